@@ -1,0 +1,131 @@
+"""The cassette records (header, frame, footer) and the one cattrs converter.
+
+A cassette is NDJSON: one header line, one line per frame, and a footer line when the
+recording ended cleanly. See ``docs/cassette-format.md`` for the format itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import json
+from typing import Any
+
+import attrs
+import cattrs
+
+FORMAT_VERSION = 1
+
+
+class Direction(enum.StrEnum):
+    """Which stream a frame travelled on."""
+
+    CLIENT_TO_AGENT = "c2a"
+    AGENT_TO_CLIENT = "a2c"
+    AGENT_STDERR = "err"
+
+
+class Eol(enum.StrEnum):
+    """How a line ended on the wire."""
+
+    LF = "lf"
+    CRLF = "crlf"
+    NONE = "none"  # the stream ended without a final newline
+
+    @property
+    def bytes(self) -> bytes:
+        """The terminator's bytes."""
+        return _EOL_BYTES[self]
+
+
+_EOL_BYTES = {Eol.LF: b"\n", Eol.CRLF: b"\r\n", Eol.NONE: b""}
+
+
+class Payload(enum.StrEnum):
+    """How a frame's line is stored in the cassette."""
+
+    JSON = "msg"  # valid UTF-8 JSON, embedded as JSON
+    TEXT = "text"  # valid UTF-8 that is not JSON, kept as a JSON string
+    BINARY = "b64"  # not valid UTF-8, kept as base64
+
+
+@attrs.frozen(kw_only=True)
+class Header:
+    """First line of a cassette: what was recorded, where and when."""
+
+    type: str = "header"
+    format: int = FORMAT_VERSION
+    acp_tap: str
+    argv: tuple[str, ...]
+    cwd: str
+    started: str  # ISO 8601, UTC
+    python: str
+    platform: str
+    pid: int
+    redaction: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Frame:
+    """One line seen on one stream.
+
+    ``raw`` is the line's content without its terminator, exactly as it travelled (or,
+    when ``redacted`` is not empty, the redacted message re-serialised). ``raw + eol``
+    are the bytes that were on the wire.
+    """
+
+    seq: int
+    t: float
+    dir: Direction
+    raw: bytes | bytearray  # bytearray only while recording: a huge line is never copied
+    payload: Payload
+    eol: Eol = Eol.LF
+    redacted: tuple[str, ...] = ()
+    parsed: Any = attrs.field(default=None, eq=False, repr=False)  # decoded message, if known
+
+    @property
+    def wire_bytes(self) -> bytes:
+        """The bytes this frame carried on the wire, terminator included."""
+        return bytes(self.raw) + self.eol.bytes
+
+    @property
+    def is_json(self) -> bool:
+        """Whether the line was valid JSON (and so has a message)."""
+        return self.payload is Payload.JSON
+
+    def message(self) -> Any:
+        """The decoded JSON message (only for JSON frames)."""
+        if self.payload is not Payload.JSON:
+            raise ValueError(f"frame {self.seq} is not JSON ({self.payload.value})")
+        if self.parsed is not None:
+            return self.parsed
+        return json.loads(self.raw)
+
+
+@attrs.frozen(kw_only=True)
+class Footer:
+    """Last line of a cleanly ended cassette: how the session ended."""
+
+    type: str = "footer"
+    t: float
+    ended: str  # ISO 8601, UTC
+    status: int  # the proxy's exit status (agent's status, 128+N for signal N)
+    exit_code: int | None
+    signal: int | None
+    closed_first: str  # "client", "agent" or "signal"
+    frames: dict[str, int]
+    dropped: int = 0
+
+
+Record = Header | Frame | Footer
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=False)
+    conv.register_unstructure_hook(bytes, lambda b: base64.b64encode(b).decode("ascii"))
+    conv.register_structure_hook(bytes, lambda v, _: base64.b64decode(v))
+    return conv
+
+
+converter = _make_converter()
+"""The one converter for cassette records. Nothing else (de)serialises them."""

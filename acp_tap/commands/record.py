@@ -1,0 +1,115 @@
+"""``acp-tap record``: run an agent behind the recording proxy."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from acp_tap.errors import UsageError
+
+DESCRIPTION = """\
+Run CMD (an ACP agent, spawned directly, never through a shell) and relay stdin/stdout
+between it and the client byte for byte, recording every line of both directions and of
+the agent's stderr into a cassette. Only the cassette is redacted, never the relayed bytes.
+"""
+
+EPILOG = """\
+exit status:
+  the agent's own exit status, or 128+N if it was killed by signal N
+  2    usage error
+  73   the cassette cannot be created (exists without --force, no permission, ...)
+  126  CMD is not executable
+  127  CMD was not found
+
+default redaction (--no-redact turns it off): env values of mcpServers and terminal/create,
+headers of MCP servers, authenticate params (but methodId), results of agent->client
+requests whose method names auth, token, credential, secret or password.
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``record``."""
+    parser = subparsers.add_parser(
+        "record",
+        help="run an agent behind a transparent proxy and record the session",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="%(prog)s [options] -- CMD [ARGS...]",
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("-o", "--output", type=Path, metavar="FILE", help="the cassette file to write")
+    where.add_argument(
+        "--dir",
+        type=Path,
+        metavar="DIR",
+        help="directory for a timestamped cassette (default: $ACP_TAP_DIR or ./cassettes)",
+    )
+    parser.add_argument("--force", action="store_true", help="replace an existing cassette file")
+    parser.add_argument("-q", "--quiet", action="store_true", help="say nothing on stderr unless something fails")
+    parser.add_argument(
+        "--redact-key", action="append", default=[], metavar="NAME",
+        help="also redact values of this object key (any case, anywhere; and {name, value} pairs)",
+    )
+    parser.add_argument(
+        "--redact", action="append", default=[], metavar="REGEX",
+        help="also redact matches of this regular expression in every string and log line",
+    )
+    parser.add_argument("--no-redact", action="store_true", help="turn off the default redaction rules")
+    parser.add_argument(
+        "--grace", type=float, default=3.0, metavar="SECONDS",
+        help="after forwarding SIGINT/SIGTERM/SIGHUP, wait this long before killing the agent (default 3)",
+    )
+    parser.add_argument("command", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.set_defaults(func=run)
+
+
+def cassette_path(args: argparse.Namespace, argv0: str) -> Path:
+    """Where this recording goes."""
+    from acp_tap.record import default_cassette_name
+
+    if args.output is not None:
+        return Path(args.output)
+    directory = args.dir or Path(os.environ.get("ACP_TAP_DIR") or "cassettes")
+    return Path(directory) / default_cassette_name(argv0)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Record one session; return the agent's status."""
+    import trio
+
+    from acp_tap.record import RecordConfig, record
+    from acp_tap.redaction import RedactionRules
+    from acp_tap.stdio import open_stdio
+
+    command = list(args.command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        raise UsageError("record needs an agent command after '--', e.g. acp-tap record -- kiro-cli acp")
+    if args.grace < 0:
+        raise UsageError("--grace must be 0 or more seconds")
+    rules = RedactionRules.from_options(
+        no_redact=args.no_redact, keys=args.redact_key, patterns=args.redact
+    )
+    config = RecordConfig(
+        argv=tuple(command),
+        cassette=cassette_path(args, command[0]),
+        force=args.force,
+        quiet=args.quiet,
+        rules=rules,
+        grace=args.grace,
+    )
+
+    async def main() -> int:
+        client_in, client_out, log = open_stdio()
+        if not config.quiet:
+            await log.send_all(f"acp-tap: recording {command[0]} to {config.cassette}\n".encode())
+        result = await record(config, client_in, client_out, log)
+        return result.status
+
+    status: int = trio.run(main)
+    sys.stdout.flush()
+    return status

@@ -1,0 +1,13 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def cassette(tmp_path: Path) -> Path:
+    """A path for a cassette that does not exist yet."""
+    return tmp_path / "session.ndjson"
