@@ -25,6 +25,11 @@ exit status:
 
 SUBCOMMANDS = (
     "acp_tap.commands.record",
+    "acp_tap.commands.replay",
+    "acp_tap.commands.demo",
+    "acp_tap.commands.demo_session",
+    "acp_tap.commands.show",
+    "acp_tap.commands.check",
 )
 
 
@@ -46,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"acp-tap {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMANDS:
-        module: Subcommand = importlib.import_module(name)  # type: ignore[assignment]
+        module: Subcommand = importlib.import_module(name)
         module.add_parser(subparsers)
     return parser
 

@@ -109,7 +109,12 @@ def test_exit_status_of_the_agent_is_the_proxys(cassette: Path) -> None:
     assert done.stdout == b"done\n"
     footer = load(cassette).footer
     assert footer is not None
-    assert (footer.status, footer.exit_code, footer.signal, footer.closed_first) == (7, 7, None, "client")
+    assert (footer.status, footer.exit_code, footer.signal, footer.closed_first) == (
+        7,
+        7,
+        None,
+        "client",
+    )
 
 
 def test_agent_exit_first_drains_output(cassette: Path) -> None:
@@ -140,7 +145,9 @@ def test_agent_killed_by_signal_gives_128_plus_n(cassette: Path) -> None:
     assert (footer.status, footer.signal, footer.exit_code) == (137, 9, None)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
+@pytest.mark.parametrize(
+    "signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name
+)
 def test_signals_are_forwarded_to_the_agent(cassette: Path, tmp_path: Path, signum: int) -> None:
     """SIGINT/SIGTERM/SIGHUP sent to the proxy reach the agent, which may exit as it likes."""
     marker = tmp_path / "got"
@@ -156,7 +163,7 @@ def test_signals_are_forwarded_to_the_agent(cassette: Path, tmp_path: Path, sign
         """
     )
     with subprocess.Popen(
-        [*ACP_TAP, "record", "-q", "-o", str(cassette), "--", *agent],
+        [*ACP_TAP, "record", "-q", "--grace", "20", "-o", str(cassette), "--", *agent],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     ) as proc:
@@ -214,7 +221,10 @@ def test_sigkilled_proxy_leaves_a_valid_cassette_and_no_orphan(cassette: Path) -
         proc.wait(timeout=TIMEOUT)
     recorded = load(cassette)
     assert recorded.footer is None
-    assert [f.dir for f in recorded.frames] == [Direction.CLIENT_TO_AGENT, Direction.AGENT_TO_CLIENT]
+    assert [f.dir for f in recorded.frames] == [
+        Direction.CLIENT_TO_AGENT,
+        Direction.AGENT_TO_CLIENT,
+    ]
     assert any("cut short" in w for w in recorded.warnings)
     deadline = time.monotonic() + 5
     while any(_alive(pid) for pid in agent_pids) and time.monotonic() < deadline:
@@ -310,7 +320,7 @@ def test_write_failure_is_reported_once_and_the_session_goes_on(cassette: Path) 
         input=data,
         capture_output=True,
         timeout=TIMEOUT,
-        preexec_fn=limit,  # noqa: PLW1509 - the test needs a per-process file size limit
+        preexec_fn=limit,
         check=False,
     )
     assert done.returncode == 0
@@ -343,7 +353,12 @@ def test_default_redaction_changes_only_the_cassette(cassette: Path) -> None:
         "params": {
             "cwd": "/w",
             "mcpServers": [
-                {"name": "db", "command": "db", "args": [], "env": [{"name": "TOKEN", "value": "s3cret"}]}
+                {
+                    "name": "db",
+                    "command": "db",
+                    "args": [],
+                    "env": [{"name": "TOKEN", "value": "s3cret"}],
+                }
             ],
         },
     }
@@ -373,7 +388,18 @@ def test_redact_options_reach_text_and_stderr(cassette: Path) -> None:
     )
     data = b'{"params":{"apiKey":"k-1"}}\nplain sk-abc123 text\n'
     done = run_cli(
-        ["record", "-q", "-o", cassette, "--redact-key", "APIKEY", "--redact", "sk-[a-z0-9]+", "--", *agent],
+        [
+            "record",
+            "-q",
+            "-o",
+            cassette,
+            "--redact-key",
+            "APIKEY",
+            "--redact",
+            "sk-[a-z0-9]+",
+            "--",
+            *agent,
+        ],
         data,
     )
     assert done.stdout == data

@@ -39,8 +39,15 @@ def loads_strict(data: str | bytes) -> Any:
 
 
 def dumps_compact(value: Any) -> bytes:
-    """Serialise a JSON value compactly, keeping non-ASCII text readable."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Serialise a JSON value compactly, keeping non-ASCII text readable.
+
+    Lone surrogates (legal as JSON escapes, not as UTF-8) fall back to ASCII escapes.
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":")).encode("ascii")
 
 
 def encode_record(record: Header | Footer) -> bytes:
@@ -110,7 +117,7 @@ def _decode_frame(obj: dict[str, Any], body: bytes, path: str, lineno: int) -> F
     if not isinstance(t, int | float) or isinstance(t, bool):
         raise bad("'t' must be a number")
     try:
-        direction = Direction(obj.get("dir"))
+        direction = Direction(str(obj.get("dir")))
         eol = Eol(obj.get("eol", "lf"))
     except ValueError as exc:
         raise bad(str(exc)) from None

@@ -34,7 +34,7 @@ class LineSplitter:
         """Bytes held for a line not yet terminated."""
         return len(self._buf)
 
-    def feed(self, chunk: bytes | bytearray | memoryview) -> list[Line]:
+    def feed(self, chunk: bytes | bytearray) -> list[Line]:
         """Add a chunk; return the lines it completed, in order."""
         lines: list[Line] = []
         start = 0

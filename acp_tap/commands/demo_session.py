@@ -1,0 +1,105 @@
+"""``acp-tap demo``: record a scripted session with the bundled demo agent, then show it.
+
+Needs nothing but acp-tap: the client is :mod:`acp_tap.demo_client`, the agent
+``acp-tap demo-agent``, and the recording goes through the real ``acp-tap record``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+DESCRIPTION = """\
+Record a short scripted session (handshake, a tool call with a permission request, a file
+read) between a built-in client and the bundled demo agent, through the real recording
+proxy, then print the cassette's timeline. No network, no real agent needed.
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``demo``."""
+    parser = subparsers.add_parser(
+        "demo",
+        help="record a scripted session with the bundled demo agent and show it",
+        description=DESCRIPTION,
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="cassette to write (default: ./cassettes/...)"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Record the demo session and print it."""
+    import trio
+
+    from acp_tap.record import default_cassette_name
+
+    path: Path = args.output or Path("cassettes") / default_cassette_name("acp-tap-demo")
+    status = trio.run(record_demo, path)
+    if status != 0:
+        print(f"acp-tap demo: the recording ended with status {status}", file=sys.stderr)
+        return status
+    print_timeline(path)
+    print(f"\nrecorded to {path}; try: acp-tap replay {path}", file=sys.stderr)
+    return 0
+
+
+async def record_demo(path: Path) -> int:
+    """Run the scripted client against ``acp-tap record -- acp-tap demo-agent``."""
+    import trio
+
+    from acp_tap.demo_client import CLIENT_CAPABILITIES, Policy, ScriptedClient
+
+    notes = os.path.join(os.getcwd(), "notes.txt")
+    argv = [sys.executable, "-m", "acp_tap", "record", "-q", "--force", "-o", str(path), "--"]
+    argv += [sys.executable, "-m", "acp_tap", "demo-agent"]
+    proc = await trio.lowlevel.open_process(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    policy = Policy(files={notes: "Buy milk.\nShip acp-tap.\n"})
+    client = ScriptedClient(proc.stdin, proc.stdout, policy)
+    try:
+        with trio.fail_after(60):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(client.run_reader)
+                await client.request(
+                    "initialize",
+                    {
+                        "protocolVersion": 1,
+                        "clientCapabilities": CLIENT_CAPABILITIES,
+                        "clientInfo": {"name": "acp-tap-demo-client", "version": "1"},
+                    },
+                )
+                session = await client.request("session/new", {"cwd": os.getcwd(), "mcpServers": []})
+                prompt = [{"type": "text", "text": "Please write a greeting with a tool"}]
+                params = {"sessionId": session["sessionId"], "prompt": prompt}
+                await client.request("session/prompt", params)
+                prompt = [{"type": "text", "text": f"read {notes}"}]
+                await client.request("session/prompt", {**params, "prompt": prompt})
+                await proc.stdin.aclose()
+            return await proc.wait()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            with trio.CancelScope(shield=True):
+                await proc.wait()
+
+
+def print_timeline(path: Path) -> None:
+    """Print what the cassette holds, one line per frame."""
+    from acp_tap.cassette.reader import load
+
+    arrows = {"c2a": "client -> agent", "a2c": "agent -> client", "err": "agent stderr   "}
+    for frame in load(path).frames:
+        if frame.is_json:
+            msg = frame.message()
+            what = msg.get("method") or ("error" if "error" in msg else "result")
+            detail = f"{what} id={msg['id']}" if "id" in msg else what
+        else:
+            detail = bytes(frame.raw[:60]).decode("utf-8", "replace")
+        print(f"{frame.t:9.3f}s  #{frame.seq:<3} {arrows[frame.dir.value]}  {detail}")
