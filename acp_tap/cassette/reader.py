@@ -62,7 +62,9 @@ def load(path: str | os.PathLike[str]) -> Cassette:
             raise
         warnings.append(f"{name}:{exc.line}: last line is cut short; ignored")
     if header is None:
-        raise CassetteFormatError(name, 1, "empty file: no header; record one with 'acp-tap record'")
+        raise CassetteFormatError(
+            name, 1, "empty file: no header; record one with 'acp-tap record'"
+        )
     if footer is None:
         warnings.append(f"{name}: no footer; the recording was cut short")
     return Cassette(name, header, tuple(frames), footer, tuple(warnings))

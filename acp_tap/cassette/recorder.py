@@ -11,9 +11,9 @@ from typing import Any
 
 import attrs
 
-from acp_tap.cassette.codec import dumps_compact, loads_strict
+from acp_tap.cassette.codec import loads_strict
 from acp_tap.cassette.model import Direction, Frame, Payload
-from acp_tap.redaction import Redactor
+from acp_tap.redaction import Redactor, redact_frame
 from acp_tap.wire.framing import Line, LineSplitter
 from acp_tap.wire.jsonrpc import INVALID, Envelope, RequestId, envelope
 from acp_tap.wire.jsonscan import scan
@@ -90,23 +90,15 @@ class Recorder:
             kind = classify_text(content)
         else:
             kind = classify(content)
-        raw: bytes | bytearray = content
-        parsed: Any = kind.value
-        redacted: tuple[str, ...] = ()
+        frame = Frame(self.seq, round(now, 6), direction, content, kind.payload, line.eol, (), kind.value)
+        if self.redactor is None:
+            return frame
         if kind.payload is Payload.JSON:
             answers = self._track(direction, kind.envelope)
-            if self.redactor is not None and self.redactor.may_apply(
-                direction, kind.envelope.method, answers
-            ):
-                value = parsed if parsed is not None else loads_strict(bytes(content))
-                new, redacted = self.redactor.message(direction, value, answers)
-                if redacted:
-                    raw, parsed = dumps_compact(new), new
-        elif kind.payload is Payload.TEXT and self.redactor is not None:
-            text, redacted = self.redactor.text(content.decode("utf-8"))
-            if redacted:
-                raw = text.encode("utf-8")
-        return Frame(self.seq, round(now, 6), direction, raw, kind.payload, line.eol, redacted, parsed)
+            if not self.redactor.may_apply(direction, kind.envelope.method, answers):
+                return frame  # decided on the envelope alone: a huge line is never decoded
+            return redact_frame(self.redactor, frame, answers)
+        return redact_frame(self.redactor, frame, None)
 
     def _track(self, direction: Direction, env: Envelope) -> str | None:
         """Remember requests; return the method a response answers, if known."""

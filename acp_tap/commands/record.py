@@ -40,7 +40,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         usage="%(prog)s [options] -- CMD [ARGS...]",
     )
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("-o", "--output", type=Path, metavar="FILE", help="the cassette file to write")
+    where.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="the cassette file to write"
+    )
     where.add_argument(
         "--dir",
         type=Path,
@@ -48,18 +50,31 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="directory for a timestamped cassette (default: $ACP_TAP_DIR or ./cassettes)",
     )
     parser.add_argument("--force", action="store_true", help="replace an existing cassette file")
-    parser.add_argument("-q", "--quiet", action="store_true", help="say nothing on stderr unless something fails")
     parser.add_argument(
-        "--redact-key", action="append", default=[], metavar="NAME",
+        "-q", "--quiet", action="store_true", help="say nothing on stderr unless something fails"
+    )
+    parser.add_argument(
+        "--redact-key",
+        action="append",
+        default=[],
+        metavar="NAME",
         help="also redact values of this object key (any case, anywhere; and {name, value} pairs)",
     )
     parser.add_argument(
-        "--redact", action="append", default=[], metavar="REGEX",
+        "--redact",
+        action="append",
+        default=[],
+        metavar="REGEX",
         help="also redact matches of this regular expression in every string and log line",
     )
-    parser.add_argument("--no-redact", action="store_true", help="turn off the default redaction rules")
     parser.add_argument(
-        "--grace", type=float, default=3.0, metavar="SECONDS",
+        "--no-redact", action="store_true", help="turn off the default redaction rules"
+    )
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
         help="after forwarding SIGINT/SIGTERM/SIGHUP, wait this long before killing the agent (default 3)",
     )
     parser.add_argument("command", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -88,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
     if command[:1] == ["--"]:
         command = command[1:]
     if not command:
-        raise UsageError("record needs an agent command after '--', e.g. acp-tap record -- kiro-cli acp")
+        raise UsageError(
+            "record needs an agent command after '--', e.g. acp-tap record -- kiro-cli acp"
+        )
     if args.grace < 0:
         raise UsageError("--grace must be 0 or more seconds")
     rules = RedactionRules.from_options(
