@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Mapping
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -31,6 +34,10 @@ class AgentError(AcpTapError):
     def __init__(self, method: str, error: Json) -> None:
         self.error = error
         super().__init__(f"{method} failed: {error.get('code')} {error.get('message')}")
+
+
+class AgentGone(AcpTapError):
+    """The agent's output ended while a request waited for its answer."""
 
 
 @attrs.define
@@ -63,7 +70,10 @@ class ScriptedClient:
         send, receive = trio.open_memory_channel[Json](1)
         self._waiting[request_id] = send
         await self._send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
-        response = await receive.receive()
+        try:
+            response = await receive.receive()
+        except trio.EndOfChannel:
+            raise AgentGone(f"the agent closed its output before answering {method}") from None
         if "error" in response:
             raise AgentError(method, response["error"])
         return response.get("result")
@@ -126,7 +136,11 @@ class ScriptedClient:
         if method == "terminal/create":
             return {"terminalId": "term-1"}
         if method == "terminal/output":
-            return {"output": policy.terminal_output, "truncated": False, "exitStatus": {"exitCode": 0}}
+            return {
+                "output": policy.terminal_output,
+                "truncated": False,
+                "exitStatus": {"exitCode": 0},
+            }
         if method == "terminal/wait_for_exit":
             return {"exitCode": 0}
         if method in ("terminal/release", "terminal/kill"):
@@ -145,9 +159,74 @@ def agent_text(messages: list[Json], session_id: str | None = None) -> str:
     for message in messages:
         params = message.get("params") or {}
         update = params.get("update") or {}
-        if message.get("method") != "session/update" or update.get("sessionUpdate") != "agent_message_chunk":
+        if (
+            message.get("method") != "session/update"
+            or update.get("sessionUpdate") != "agent_message_chunk"
+        ):
             continue
         if session_id is None or params.get("sessionId") == session_id:
             content = update.get("content") or {}
             parts.append(content.get("text", ""))
     return "".join(parts)
+
+
+Script = Callable[["ScriptedClient"], Awaitable[None]]
+
+
+def record_argv(cassette: Path, agent: Sequence[str]) -> list[str]:
+    """``acp-tap record`` of ``agent`` into ``cassette``, as an argv."""
+    return [
+        sys.executable,
+        "-m",
+        "acp_tap",
+        "record",
+        "-q",
+        "--force",
+        "-o",
+        str(cassette),
+        "--",
+        *agent,
+    ]
+
+
+async def run_script(
+    agent: Sequence[str], script: Script, policy: Policy | None = None, *, timeout: float = 60
+) -> tuple[int, ScriptedClient]:
+    """Spawn ``agent``, play ``script`` against it, close its stdin; return its status."""
+    proc = await trio.lowlevel.open_process(
+        list(agent), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    client = ScriptedClient(proc.stdin, proc.stdout, policy or Policy())
+    try:
+        with trio.fail_after(timeout):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(client.run_reader)
+                await script(client)
+                await proc.stdin.aclose()
+            return await proc.wait(), client
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            with trio.CancelScope(shield=True):
+                await proc.wait()
+
+
+async def handshake(client: ScriptedClient, cwd: str, **capabilities: Any) -> str:
+    """``initialize`` then ``session/new``; return the session id."""
+    await client.request(
+        "initialize",
+        {
+            "protocolVersion": 1,
+            "clientCapabilities": capabilities or CLIENT_CAPABILITIES,
+            "clientInfo": {"name": "acp-tap-scripted-client", "version": "1"},
+        },
+    )
+    session = await client.request("session/new", {"cwd": cwd, "mcpServers": []})
+    return str(session["sessionId"])
+
+
+def text_prompt(session_id: str, text: str) -> Json:
+    """``session/prompt`` params with one text block."""
+    return {"sessionId": session_id, "prompt": [{"type": "text", "text": text}]}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -27,7 +26,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description=DESCRIPTION,
     )
     parser.add_argument(
-        "-o", "--output", type=Path, metavar="FILE", help="cassette to write (default: ./cassettes/...)"
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="cassette to write (default: ./cassettes/...)",
     )
     parser.set_defaults(func=run)
 
@@ -50,44 +53,27 @@ def run(args: argparse.Namespace) -> int:
 
 async def record_demo(path: Path) -> int:
     """Run the scripted client against ``acp-tap record -- acp-tap demo-agent``."""
-    import trio
-
-    from acp_tap.demo_client import CLIENT_CAPABILITIES, Policy, ScriptedClient
+    from acp_tap.demo_client import (
+        Policy,
+        ScriptedClient,
+        handshake,
+        record_argv,
+        run_script,
+        text_prompt,
+    )
 
     notes = os.path.join(os.getcwd(), "notes.txt")
-    argv = [sys.executable, "-m", "acp_tap", "record", "-q", "--force", "-o", str(path), "--"]
-    argv += [sys.executable, "-m", "acp_tap", "demo-agent"]
-    proc = await trio.lowlevel.open_process(
-        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    policy = Policy(files={notes: "Buy milk.\nShip acp-tap.\n"})
-    client = ScriptedClient(proc.stdin, proc.stdout, policy)
-    try:
-        with trio.fail_after(60):
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(client.run_reader)
-                await client.request(
-                    "initialize",
-                    {
-                        "protocolVersion": 1,
-                        "clientCapabilities": CLIENT_CAPABILITIES,
-                        "clientInfo": {"name": "acp-tap-demo-client", "version": "1"},
-                    },
-                )
-                session = await client.request("session/new", {"cwd": os.getcwd(), "mcpServers": []})
-                prompt = [{"type": "text", "text": "Please write a greeting with a tool"}]
-                params = {"sessionId": session["sessionId"], "prompt": prompt}
-                await client.request("session/prompt", params)
-                prompt = [{"type": "text", "text": f"read {notes}"}]
-                await client.request("session/prompt", {**params, "prompt": prompt})
-                await proc.stdin.aclose()
-            return await proc.wait()
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            with trio.CancelScope(shield=True):
-                await proc.wait()
+
+    async def script(client: ScriptedClient) -> None:
+        session_id = await handshake(client, os.getcwd())
+        await client.request(
+            "session/prompt", text_prompt(session_id, "Please write a greeting with a tool")
+        )
+        await client.request("session/prompt", text_prompt(session_id, f"read {notes}"))
+
+    agent = record_argv(path, [sys.executable, "-m", "acp_tap", "demo-agent"])
+    status, _ = await run_script(agent, script, Policy(files={notes: "Buy milk.\nShip acp-tap.\n"}))
+    return status
 
 
 def print_timeline(path: Path) -> None:

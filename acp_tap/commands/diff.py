@@ -1,0 +1,62 @@
+"""``acp-tap diff``: compare two cassettes turn by turn."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+DESCRIPTION = """\
+Compare two cassettes semantically, aligned by session and prompt turn. Ids, timestamps,
+session and tool call ids and how text was split into chunks are ignored; capabilities,
+session setup (modes, models), agent and thought text, tool calls and their statuses,
+permission requests and outcomes, stop reasons, errors and the exit status are compared.
+"""
+
+EPILOG = """\
+exit status:
+  0  the conversations are the same
+  1  they differ
+  2  usage error, or a cassette cannot be read
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``diff``."""
+    parser = subparsers.add_parser(
+        "diff",
+        help="compare two cassettes semantically, turn by turn",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("a", type=Path, metavar="A")
+    parser.add_argument("b", type=Path, metavar="B")
+    parser.add_argument("--json", action="store_true", help="one JSON object per difference")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the differences; 1 if there are any."""
+    from acp_tap.cassette.reader import iter_records
+    from acp_tap.errors import CassetteError
+    from acp_tap.inspect.diff import diff, summarize
+
+    try:
+        a = summarize(r for _, r in iter_records(args.a))
+        b = summarize(r for _, r in iter_records(args.b))
+    except (CassetteError, OSError) as exc:
+        print(f"acp-tap diff: {exc}", file=sys.stderr)
+        return 2
+    changes = diff(a, b)
+    for change in changes:
+        if args.json:
+            record = {"where": change.where, "field": change.field, "a": change.a, "b": change.b}
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            print(change.render())
+    if not args.json:
+        verdict = f"{len(changes)} difference(s)" if changes else "no differences"
+        print(f"{verdict} between {args.a} and {args.b}", file=sys.stderr)
+    return 1 if changes else 0

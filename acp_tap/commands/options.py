@@ -1,0 +1,26 @@
+"""Options shared by several subcommands."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_redaction_options(parser: argparse.ArgumentParser) -> None:
+    """--redact-key, --redact and --no-redact, shared with ``record``."""
+    parser.add_argument(
+        "--redact-key",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also redact values of this object key (any case, anywhere; and {name, value} pairs)",
+    )
+    parser.add_argument(
+        "--redact",
+        action="append",
+        default=[],
+        metavar="REGEX",
+        help="also redact matches of this regular expression in every string and log line",
+    )
+    parser.add_argument(
+        "--no-redact", action="store_true", help="turn off the default redaction rules"
+    )
