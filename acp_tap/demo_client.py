@@ -25,6 +25,13 @@ from acp_tap.wire.jsonrpc import Kind, RequestId, envelope
 
 Json = dict[str, Any]
 
+_TERMINAL_RESULTS: dict[str, Json] = {
+    "terminal/create": {"terminalId": "term-1"},
+    "terminal/wait_for_exit": {"exitCode": 0},
+    "terminal/release": {},
+    "terminal/kill": {},
+}
+
 CLIENT_CAPABILITIES: Json = {"fs": {"readTextFile": True, "writeTextFile": True}, "terminal": True}
 
 
@@ -133,19 +140,10 @@ class ScriptedClient:
         if method == "fs/write_text_file":
             self.written[params["path"]] = params["content"]
             return {}
-        if method == "terminal/create":
-            return {"terminalId": "term-1"}
         if method == "terminal/output":
-            return {
-                "output": policy.terminal_output,
-                "truncated": False,
-                "exitStatus": {"exitCode": 0},
-            }
-        if method == "terminal/wait_for_exit":
-            return {"exitCode": 0}
-        if method in ("terminal/release", "terminal/kill"):
-            return {}
-        raise KeyError(method)
+            exit_status = {"exitCode": 0}
+            return {"output": policy.terminal_output, "truncated": False, "exitStatus": exit_status}
+        return dict(_TERMINAL_RESULTS[method])  # KeyError: not a method this client serves
 
     async def _send(self, message: Json) -> None:
         data = json.dumps(message, separators=(",", ":")).encode() + b"\n"

@@ -41,7 +41,7 @@ def test_chunking_ids_and_session_ids_are_ignored() -> None:
     ]
     second = [*renamed, prompt(7, "other-session"), chunk("Hel", "other-session")]
     second += [chunk("lo world", "other-session"), done(7)]
-    assert diff(summary((first)), summary((second))) == []
+    assert diff(summary(first), summary(second)) == []
 
 
 def test_changed_text_stop_reason_and_permission_outcome() -> None:
@@ -64,7 +64,7 @@ def test_changed_text_stop_reason_and_permission_outcome() -> None:
         chunk("gave up"),
         done(2, "cancelled"),
     ]
-    changes = diff(summary((allowed)), summary((refused)))
+    changes = diff(summary(allowed), summary(refused))
     assert changes == [
         Change("session 1 turn 1", "agent text", "done it", "gave up"),
         Change("session 1 turn 1", "stop reason", "end_turn", "cancelled"),
@@ -77,7 +77,7 @@ def test_capabilities_and_missing_turns() -> None:
     base = [*prelude(), prompt(2), chunk("a"), done(2)]
     more = [*prelude(caps={"fs": {"readTextFile": False}}), prompt(2), chunk("a"), done(2)]
     more += [prompt(3), chunk("b"), done(3)]
-    changes = diff(summary((base)), summary((more)))
+    changes = diff(summary(base), summary(more))
     assert Change("handshake", "client.fs.readTextFile", True, False) in changes
     assert Change("session 1 turn 2", "exists", False, True) in changes
 
@@ -86,7 +86,7 @@ def test_session_setup_results_are_compared_without_ids() -> None:
     """Modes and models offered by session/new are compared; the session id is not."""
     a = [*prelude()[:3], a2c(res(1, {"sessionId": "x", "modes": {"currentModeId": "ask"}}))]
     b = [*prelude()[:3], a2c(res(1, {"sessionId": "y", "modes": {"currentModeId": "code"}}))]
-    assert diff(summary((a)), summary((b))) == [
+    assert diff(summary(a), summary(b)) == [
         Change("session 1", "modes.currentModeId", "ask", "code")
     ]
 

@@ -23,7 +23,9 @@ ECHO = python_agent(
 
 json_lines = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=10,
 ).map(lambda v: json.dumps({"jsonrpc": "2.0", "method": "x", "params": v}).encode())
 
@@ -41,7 +43,9 @@ streams = st.tuples(
 ).map(lambda t: t[1].join(t[0]) + (t[1] if t[2] else b""))
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=streams)
 def test_any_stream_is_relayed_and_recorded_exactly(tmp_path: Path, data: bytes) -> None:
     """Whatever bytes the client sends come back through an echo agent unchanged and are recorded exactly."""

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from acp_tap.commands.options import add_redaction_options
 from acp_tap.errors import UsageError
 
 DESCRIPTION = """\
@@ -53,29 +54,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="say nothing on stderr unless something fails"
     )
-    parser.add_argument(
-        "--redact-key",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="also redact values of this object key (any case, anywhere; and {name, value} pairs)",
-    )
-    parser.add_argument(
-        "--redact",
-        action="append",
-        default=[],
-        metavar="REGEX",
-        help="also redact matches of this regular expression in every string and log line",
-    )
-    parser.add_argument(
-        "--no-redact", action="store_true", help="turn off the default redaction rules"
-    )
+    add_redaction_options(parser)
     parser.add_argument(
         "--grace",
         type=float,
         default=3.0,
         metavar="SECONDS",
-        help="after forwarding SIGINT/SIGTERM/SIGHUP, wait this long before killing the agent (default 3)",
+        help="after forwarding SIGINT/SIGTERM/SIGHUP, wait this long before killing the agent "
+        "(default 3)",
     )
     parser.add_argument("command", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     parser.set_defaults(func=run)

@@ -1,0 +1,185 @@
+"""``acp-tap replay``: act as the recorded agent on stdin/stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from acp_tap.errors import UsageError
+
+if TYPE_CHECKING:
+    from acp_tap.replay.engine import ReplayEngine
+
+DESCRIPTION = """\
+Speak ACP on stdin/stdout exactly like the agent recorded in CASSETTE, so a client can be
+tested offline and deterministically. Every client message is checked against the
+recording (JSON-RPC ids, trace context in _meta and --ignore paths are not compared);
+each recorded agent frame is sent as soon as the client messages it depends on have
+arrived: its request, the prompt of its turn, the answer to an agent request, a cancel.
+A request that matches nothing is answered with a JSON-RPC error (code -32099) naming the
+closest recorded message and the fields that differ; a readable diff goes to stderr.
+"""
+
+EPILOG = """\
+exit status:
+  0    every client message matched and every recorded client message was used
+  1    a mismatch, or recorded client messages never arrived (see --allow-unused)
+  2    usage error (bad option, unreadable cassette)
+  N    the recording ended with the agent exiting on its own with status N (and all matched)
+"""
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``replay``."""
+    parser = subparsers.add_parser(
+        "replay",
+        help="act as the recorded agent: a deterministic, protocol-aware fake agent",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("cassette", metavar="CASSETTE", help="the cassette to replay")
+    parser.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="do not compare this path of client messages, e.g. params.clientInfo.version "
+        '(dotted names, [N], [*], ["a.b"]; repeatable)',
+    )
+    parser.add_argument(
+        "--allow-repeats", action="store_true", help="answer a request again if it is repeated"
+    )
+    parser.add_argument(
+        "--allow-unused",
+        action="store_true",
+        help="exit 0 even if some recorded client messages never arrived",
+    )
+    parser.add_argument(
+        "--on-mismatch",
+        choices=("error", "exit"),
+        default="error",
+        help="after a mismatch: answer an error and keep serving (default), or exit 1",
+    )
+    timing = parser.add_mutually_exclusive_group()
+    timing.add_argument(
+        "--realtime", action="store_true", help="reproduce the recorded gaps between frames"
+    )
+    timing.add_argument(
+        "--speed", type=_speed, metavar="X", help="like --realtime, X times faster (0.5: slower)"
+    )
+    parser.add_argument(
+        "--stderr", action="store_true", help="replay the agent's recorded stderr lines too"
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE",
+        help="append JSON lines to FILE: a start event, then an end event with the exit "
+        "status, the mismatch reports and the transcript (used by the pytest plugin)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Replay one cassette to the client on stdin/stdout; return the exit status."""
+    import gc
+
+    import trio
+
+    from acp_tap.replay.actions import OnMismatch, ReplayOptions
+    from acp_tap.replay.agent import serve
+    from acp_tap.replay.engine import ReplayEngine
+    from acp_tap.replay.source import compile_path
+    from acp_tap.stdio import open_stdio
+
+    options = ReplayOptions(
+        ignore=tuple(args.ignore),
+        allow_repeats=args.allow_repeats,
+        allow_unused=args.allow_unused,
+        on_mismatch=OnMismatch(args.on_mismatch),
+        speed=1.0 if args.realtime else args.speed,
+        stderr=args.stderr,
+    )
+    gc.disable()  # loading allocates one object per frame: no collection can free any
+    try:
+        plan, cassette = compile_path(args.cassette, options.ignore, stderr=options.stderr)
+        gc.freeze()  # the cassette lives until the end: keep it out of every later collection
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read cassette {args.cassette}: {exc.strerror or exc}; "
+            "record one with 'acp-tap record -o FILE -- AGENT...'"
+        ) from None
+    finally:
+        gc.enable()
+    for warning in cassette.warnings:
+        print(f"acp-tap replay: warning: {warning}", file=sys.stderr)
+    engine = ReplayEngine.from_plan(plan, options)
+    if args.report is not None:
+        return _run_reporting(engine, args.report)
+
+    async def main() -> int:
+        client_in, client_out, log = open_stdio()
+        return await serve(engine, client_in, client_out, log)
+
+    status: int = trio.run(main)
+    return status
+
+
+def _run_reporting(engine: ReplayEngine, path: Path) -> int:
+    """Serve as :func:`run` does, appending start and end events (with a transcript) to ``path``."""
+    import trio
+
+    from acp_tap.cassette.model import Direction
+    from acp_tap.replay.agent import serve
+    from acp_tap.replay.tap import TapReceive, TapSend, Transcript
+    from acp_tap.stdio import open_stdio
+
+    pid = os.getpid()
+    _append(path, {"event": "start", "pid": pid})
+    transcript = Transcript()
+    reports: list[str] = []
+
+    async def main() -> int:
+        client_in, client_out, log = open_stdio()
+        return await serve(
+            engine,
+            TapReceive(client_in, transcript, Direction.CLIENT_TO_AGENT),
+            TapSend(client_out, transcript, Direction.AGENT_TO_CLIENT),
+            log,
+            on_report=lambda report: reports.append(report.render().rstrip("\n")),
+        )
+
+    status: int = trio.run(main)
+    end = {"event": "end", "pid": pid, "status": status, "reports": reports}
+    _append(path, {**end, "transcript": transcript.to_json()})
+    return status
+
+
+def _append(path: Path, event: dict[str, Any]) -> None:
+    """Append one JSON line with one write (several replays may share the file)."""
+    line = (json.dumps(event, separators=(",", ":")) + "\n").encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise UsageError(f"--report {path}: cannot open ({exc.strerror or exc})") from None
+    try:
+        view = memoryview(line)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)

@@ -1,0 +1,214 @@
+"""pytest plugin: client tests against agents replayed from cassettes (like pytest-recording).
+
+Registered through the ``pytest11`` entry point. Use the ``acp_agent`` fixture, optionally
+with ``@pytest.mark.acp_cassette("name.ndjson", ignore=[...], allow_repeats=True, ...)``.
+
+Precedence: command line > marker > ini file.
+
+- ``--acp-record-mode`` (ini ``acp_record_mode``): ``none`` (default: replay only, never
+  start a real agent), ``once`` (record cassettes that do not exist, replay the others),
+  ``new`` (as ``once``, and re-record a cassette whose replay no longer matches: the test
+  runs again against the real agent), ``all`` (always record).
+- ``--acp-agent "CMD ARGS"`` (ini ``acp_agent``, or the marker's ``agent=``): the real
+  agent used when recording.
+- ini ``acp_cassette_dir`` (default ``cassettes``): relative to each test file; cassettes
+  default to ``<dir>/<test module>/<test name>.ndjson``.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from acp_tap.replay.actions import ReplayOptions
+    from acp_tap.testing import FakeAgent
+
+RECORD_MODES = ("none", "once", "new", "all")
+_AGENTS = pytest.StashKey[list[tuple["FakeAgent", "tuple[str, ...] | None"]]]()
+"""Per test: each fake agent, and the real agent to re-record it with (mode ``new``)."""
+_RECORDED = pytest.StashKey[list[str]]()
+
+MARKER = (
+    "acp_cassette(name=None, *, ignore=(), allow_repeats=False, allow_unused=False, "
+    "stderr=False, on_mismatch='error', agent=None): the cassette the acp_agent fixture "
+    "replays (default: cassettes/<module>/<test>.ndjson next to the test file)"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Command-line and ini options."""
+    group = parser.getgroup("acp-tap", "ACP record/replay (acp-tap)")
+    group.addoption(
+        "--acp-record-mode",
+        choices=RECORD_MODES,
+        default=None,
+        help="none (default): replay only; once: record missing cassettes; "
+        "new: also re-record cassettes that no longer match; all: always record",
+    )
+    group.addoption(
+        "--acp-agent",
+        default=None,
+        metavar="CMD",
+        help='the real agent to record, e.g. "kiro-cli acp" (split like a shell would)',
+    )
+    parser.addini("acp_record_mode", "default --acp-record-mode", default="none")
+    parser.addini("acp_agent", "default --acp-agent", default="")
+    parser.addini(
+        "acp_cassette_dir", "cassette directory, relative to each test file", default="cassettes"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker."""
+    config.addinivalue_line("markers", MARKER)
+    config.stash[_RECORDED] = []
+
+
+def record_mode(config: pytest.Config) -> str:
+    """The record mode in force."""
+    mode = config.getoption("--acp-record-mode") or config.getini("acp_record_mode") or "none"
+    if mode not in RECORD_MODES:
+        raise pytest.UsageError(
+            f"acp_record_mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}"
+        )
+    return str(mode)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._\[\]-]+", "_", name)
+
+
+def cassette_path(request: pytest.FixtureRequest) -> Path:
+    """The cassette of the requesting test."""
+    marker = request.node.get_closest_marker("acp_cassette")
+    name = marker.args[0] if marker is not None and marker.args else None
+    module = request.path.stem
+    base = request.path.parent / str(request.config.getini("acp_cassette_dir"))
+    if name is None:
+        return base / module / f"{_safe(request.node.name)}.ndjson"
+    path = Path(name)
+    return path if path.is_absolute() else base / module / path
+
+
+def _options(marker: pytest.Mark | None) -> ReplayOptions:
+    from acp_tap.replay.actions import OnMismatch, ReplayOptions
+
+    kwargs: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
+    kwargs.pop("agent", None)
+    unknown = kwargs.keys() - {"ignore", "allow_repeats", "allow_unused", "stderr", "on_mismatch"}
+    if unknown:
+        raise pytest.UsageError(f"acp_cassette: unknown option(s) {', '.join(sorted(unknown))}")
+    return ReplayOptions(
+        ignore=tuple(kwargs.get("ignore", ())),
+        allow_repeats=bool(kwargs.get("allow_repeats", False)),
+        allow_unused=bool(kwargs.get("allow_unused", False)),
+        on_mismatch=OnMismatch(kwargs.get("on_mismatch", "error")),
+        stderr=bool(kwargs.get("stderr", False)),
+    )
+
+
+def _real_agent(
+    request: pytest.FixtureRequest, marker: pytest.Mark | None
+) -> tuple[str, ...] | None:
+    command = request.config.getoption("--acp-agent")
+    if not command and marker is not None:
+        command = marker.kwargs.get("agent")
+    if not command:
+        command = request.config.getini("acp_agent")
+    if not command:
+        return None
+    return tuple(shlex.split(command) if isinstance(command, str) else command)
+
+
+@pytest.fixture
+def acp_agent(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FakeAgent]:
+    """The agent for this test: ``.argv`` to spawn it, ``async with .connect()`` in-process.
+
+    It replays the test's cassette (see the ``acp_cassette`` marker), or records the real
+    agent into it in a recording mode. After the test, a client message that matched
+    nothing, or recorded messages never used, fail the test with a diff and frame numbers.
+    ``.transcript`` holds what was said: ``.client_messages``, ``.agent_messages``,
+    ``.turns`` (agent text with chunks joined, tool calls, stop reason).
+    """
+    from acp_tap.testing import FakeAgent
+
+    marker = request.node.get_closest_marker("acp_cassette")
+    cassette = cassette_path(request)
+    mode = record_mode(request.config)
+    real_agent = _real_agent(request, marker)
+    record = mode == "all" or (mode in ("once", "new") and not cassette.exists())
+    if record and real_agent is None:
+        pytest.fail(
+            f"acp-tap: record mode {mode!r} needs the real agent to record {cassette}: "
+            'pass --acp-agent "CMD", set acp_agent in the ini file, or acp_cassette(agent=...)',
+            pytrace=False,
+        )
+    if not record and not cassette.exists():
+        pytest.fail(
+            f"acp-tap: cassette {cassette} does not exist; record it with "
+            '--acp-record-mode=once --acp-agent "CMD" '
+            "(record mode is none: no real agent is started)",
+            pytrace=False,
+        )
+    if record:
+        cassette.parent.mkdir(parents=True, exist_ok=True)
+    agent = FakeAgent(
+        cassette,
+        tmp_path_factory.mktemp("acp-tap"),
+        _options(marker),
+        real_agent if record else None,
+    )
+    rerecord = real_agent if mode == "new" and not record else None
+    request.node.stash.setdefault(_AGENTS, []).append((agent, rerecord))
+    yield agent
+    if agent.recording and agent.cassette.exists():
+        request.config.stash[_RECORDED].append(str(agent.cassette))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """After the test body: verify each replay; in ``new`` mode, re-record on a mismatch."""
+    failure: BaseException | None = None
+    try:
+        yield
+    except (Exception, pytest.fail.Exception) as exc:  # the test failed; skips pass through
+        failure = exc
+    from acp_tap.testing import ReplayMismatchError
+
+    for agent, rerecord in item.stash.get(_AGENTS, []):
+        transcript = agent.transcript
+        if transcript.lines:
+            item.add_report_section("call", "acp-tap transcript", transcript.render())
+        try:
+            agent.verify()
+        except ReplayMismatchError as mismatch:
+            if rerecord is None:
+                if failure is not None:
+                    item.add_report_section("call", "acp-tap replay", str(mismatch))
+                    break
+                raise pytest.fail.Exception(str(mismatch), pytrace=False) from None
+            agent.real_agent = rerecord
+            note = f"the replay no longer matched: re-recorded {agent.cassette}\n{mismatch}"
+            item.add_report_section("call", "acp-tap", note)
+            item.runtest()
+            item.config.stash[_RECORDED].append(str(agent.cassette))
+            failure = None
+    if failure is not None:
+        raise failure
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """List the cassettes recorded in this run."""
+    recorded = config.stash.get(_RECORDED, [])
+    if recorded:
+        terminalreporter.section("acp-tap")
+        for path in dict.fromkeys(recorded):
+            terminalreporter.write_line(f"recorded {path}")

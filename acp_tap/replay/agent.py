@@ -1,0 +1,129 @@
+"""The fake agent: runs a :class:`~acp_tap.replay.engine.ReplayEngine` over trio streams.
+
+The shell only moves bytes and time: it splits the client's input into lines, feeds them
+to the engine with the current time, and carries out the actions it returns. Output goes
+through an unbounded queue to a writer task, so reading the client never waits on writing
+to it (a client that writes a lot before reading cannot deadlock the replay).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+import attrs
+import trio
+
+from acp_tap.replay.actions import Action, Exit, Mismatch, Report, Send, Stderr
+from acp_tap.replay.engine import ReplayEngine
+from acp_tap.wire.framing import LineSplitter
+
+CHUNK = 1 << 16
+"""Bytes read from the client at a time."""
+
+
+@attrs.define(eq=False)
+class _Shell:
+    engine: ReplayEngine
+    clock: Callable[[], float]
+    queue: trio.MemorySendChannel[Action]
+    wake: trio.Event = attrs.field(factory=trio.Event)
+
+    def deliver(self, actions: Iterable[Action]) -> None:
+        """Queue actions for the writer (the engine already joins consecutive lines)."""
+        for action in actions:
+            self.queue.send_nowait(action)
+        self.wake.set()
+
+    async def read(self, stream: trio.abc.ReceiveStream) -> None:
+        """Feed the client's lines to the engine until its input ends or the engine exits."""
+        engine, splitter = self.engine, LineSplitter()
+        while not engine.done:
+            try:
+                chunk = await stream.receive_some(CHUNK)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                chunk = b""
+            if not chunk:
+                last = splitter.close()
+                if last is not None:
+                    self.deliver(engine.receive(last.content, self.clock()))
+                self.deliver(engine.close(self.clock()))
+                return
+            for line in splitter.feed(chunk):  # after an Exit, the engine ignores the rest
+                self.deliver(engine.receive(line.content, self.clock()))
+
+    async def tick(self) -> None:
+        """Release frames whose time has come (``--realtime``/``--speed`` only)."""
+        engine = self.engine
+        while not engine.done:
+            deadline = engine.next_deadline()
+            self.wake = trio.Event()
+            with trio.move_on_at(math.inf if deadline is None else deadline):
+                await self.wake.wait()
+            self.deliver(engine.poll(self.clock()))
+
+
+async def _write(
+    queue: trio.MemoryReceiveChannel[Action],
+    send_stream: trio.abc.SendStream,
+    stderr: trio.abc.SendStream | None,
+    on_report: Callable[[Report], object] | None,
+) -> int:
+    """Carry out the actions in order; return the exit status."""
+    broken = False
+    async for action in queue:
+        if isinstance(action, Send):
+            if not broken:
+                try:
+                    await send_stream.send_all(action.data)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    broken = True  # the client stopped reading; keep judging its input
+        elif isinstance(action, Stderr):
+            if stderr is not None:
+                await stderr.send_all(action.data)
+        elif isinstance(action, Mismatch):
+            if on_report is not None:
+                on_report(action.report)
+            if stderr is not None:
+                await stderr.send_all(action.report.render().encode("utf-8", "replace"))
+        else:
+            assert isinstance(action, Exit)
+            with trio.CancelScope(shield=True):
+                await send_stream.aclose()
+            return action.status
+    raise AssertionError("the replay engine stopped without an Exit action")  # pragma: no cover
+
+
+async def serve(
+    engine: ReplayEngine,
+    receive_stream: trio.abc.ReceiveStream,
+    send_stream: trio.abc.SendStream,
+    stderr: trio.abc.SendStream | None = None,
+    *,
+    clock: Callable[[], float] = trio.current_time,
+    on_report: Callable[[Report], object] | None = None,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> int:
+    """Be the recorded agent on a pair of streams until the replay ends; return its exit status.
+
+    ``receive_stream`` carries what the client sends, ``send_stream`` what it receives
+    (closed at the end, so the client sees EOF). Mismatch reports are rendered to
+    ``stderr`` (with the recorded agent stderr, if the engine replays it) and passed to
+    ``on_report``. Usable with ``nursery.start``: started once the replay is serving.
+    """
+    send_channel, receive_channel = trio.open_memory_channel[Action](math.inf)
+    shell = _Shell(engine, clock, send_channel)
+    status = 1
+    async with trio.open_nursery() as nursery:
+
+        async def writer() -> None:
+            nonlocal status
+            status = await _write(receive_channel, send_stream, stderr, on_report)
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(writer)
+        shell.deliver(engine.start(clock()))
+        nursery.start_soon(shell.read, receive_stream)
+        nursery.start_soon(shell.tick)
+        task_status.started()
+    return status

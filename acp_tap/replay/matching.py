@@ -1,0 +1,272 @@
+"""Match live client messages to recorded ones. Pure; no I/O.
+
+A message is compared after normalisation: its JSON-RPC ``id`` and ``jsonrpc`` members are
+dropped, trace context in any ``_meta`` object is dropped, and user-given ignore paths are
+blanked. The normal form is hashed to a key, so finding the recorded message is one dict
+lookup; the (bounded) search for the *closest* recorded message happens only on a miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from acp_tap.errors import UsageError
+from acp_tap.replay.diff import Difference, differences
+
+TRACE_META_KEYS = frozenset({"traceparent", "tracestate", "baggage"})
+"""``_meta`` keys that carry trace context (W3C); any key containing "trace" is dropped too."""
+
+IGNORED = "<ignored>"
+"""What an ignored list item is replaced with (members are removed instead)."""
+
+_META = b'"_meta"'
+_ENVELOPE = frozenset({"id", "jsonrpc"})
+
+
+class _Wildcard:
+    def __repr__(self) -> str:
+        return "*"
+
+
+ANY: Any = _Wildcard()
+"""A path step matching every member of an object or every item of a list."""
+
+Step = str | int | _Wildcard
+
+_STEP = re.compile(r'\.?([^.\[\]]+)|\[(\d+|\*|"(?:[^"\\]|\\.)*")\]')
+
+
+@attrs.frozen
+class IgnorePath:
+    """A dotted path into a message whose value is not compared, e.g. ``params.clientInfo.version``.
+
+    Steps: ``name`` (``*`` for any member), ``[N]`` (list item), ``[*]`` (every item),
+    ``["a.b"]`` (a member whose name has dots or brackets). The root is the whole message.
+    """
+
+    text: str
+    steps: tuple[Step, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> IgnorePath:
+        """Parse ``text``; raise :class:`UsageError` naming the bad part."""
+        steps: list[Step] = []
+        at = 0
+        while at < len(text):
+            m = _STEP.match(text, at)
+            if m is None or (m.group(0).startswith(".") and at == 0):
+                raise UsageError(
+                    f"--ignore {text!r}: cannot parse at character {at + 1} ({text[at:]!r}); "
+                    'use dotted names with [N], [*] or ["name"], e.g. params.clientInfo.version'
+                )
+            name, bracket = m.group(1), m.group(2)
+            if name is not None:
+                steps.append(ANY if name == "*" else name)
+            elif bracket == "*":
+                steps.append(ANY)
+            elif bracket.startswith('"'):
+                steps.append(json.loads(bracket))
+            else:
+                steps.append(int(bracket))
+            at = m.end()
+        if not steps:
+            raise UsageError("--ignore needs a path, e.g. params.clientInfo.version")
+        return cls(text, tuple(steps))
+
+    def remove(self, value: Any) -> Any:
+        """``value`` without what this path points at (copied where changed, never mutated)."""
+        return _remove(value, self.steps)
+
+
+def _remove(value: Any, steps: tuple[Step, ...]) -> Any:
+    step, rest = steps[0], steps[1:]
+    if isinstance(value, dict):
+        if step is ANY:
+            keys: Iterable[str] = list(value)
+        elif isinstance(step, str) and step in value:
+            keys = (step,)
+        else:
+            return value
+        out = dict(value)
+        for key in keys:
+            if not rest:
+                del out[key]
+            else:
+                out[key] = _remove(value[key], rest)
+        return out
+    if isinstance(value, list):
+        if step is ANY:
+            indexes: Iterable[int] = range(len(value))
+        elif isinstance(step, int) and step < len(value):
+            indexes = (step,)
+        else:
+            return value
+        items = list(value)
+        for i in indexes:
+            items[i] = _remove(value[i], rest) if rest else IGNORED
+        return items
+    return value
+
+
+def _strip_trace(value: Any) -> Any:
+    """``value`` without trace context in ``_meta`` objects (copy-on-write)."""
+    if isinstance(value, dict):
+        out: dict[str, Any] | None = None
+        for key, item in value.items():
+            new = _strip_meta(item) if key == "_meta" else _strip_trace(item)
+            if new is not item:
+                if out is None:
+                    out = dict(value)
+                if new is None:
+                    del out[key]
+                else:
+                    out[key] = new
+        return value if out is None else out
+    if isinstance(value, list):
+        items = [_strip_trace(item) for item in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    return value
+
+
+def _strip_meta(meta: Any) -> Any:
+    if not isinstance(meta, dict):
+        return meta
+    kept = {k: _strip_trace(v) for k, v in meta.items() if not _is_trace_key(k)}
+    if not kept:
+        return None  # an empty _meta is the same as none
+    if len(kept) == len(meta) and all(kept[k] is meta[k] for k in kept):
+        return meta
+    return kept
+
+
+def _is_trace_key(key: str) -> bool:
+    return key in TRACE_META_KEYS or "trace" in key.lower()
+
+
+@attrs.frozen(eq=False)
+class Normaliser:
+    """Turns a decoded message into the form that is compared, and that form into a key."""
+
+    ignore: tuple[IgnorePath, ...] = ()
+    per_method: Mapping[str, tuple[IgnorePath, ...]] = attrs.field(factory=dict)
+
+    @classmethod
+    def from_paths(cls, paths: Sequence[str]) -> Normaliser:
+        """Build from ``--ignore`` texts (raises :class:`UsageError` on a bad path)."""
+        return cls(tuple(IgnorePath.parse(p) for p in paths))
+
+    def normalise(self, message: Any, raw: bytes | bytearray | None = None) -> Any:
+        """The compared form of ``message``; ``raw`` (its bytes) lets a message without
+        ``_meta`` skip the trace walk."""
+        if not isinstance(message, dict):
+            return message
+        out = {k: v for k, v in message.items() if k not in _ENVELOPE}
+        if raw is None or _META in raw:
+            out = _strip_trace(out)
+        for path in self.ignore:
+            out = path.remove(out)
+        method = out.get("method")
+        if self.per_method and isinstance(method, str):
+            for path in self.per_method.get(method, ()):
+                out = path.remove(out)
+        return out
+
+    def key(self, normal: Any) -> bytes:
+        """A hashable digest of a normal form: equal forms, equal keys."""
+        text = json.dumps(normal, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def raw_key(line: bytes | bytearray) -> bytes:
+    """The key of a line that is not JSON: its exact bytes."""
+    return b"raw:" + bytes(line)
+
+
+@attrs.frozen
+class Closest:
+    """The recorded message nearest to one that matched nothing, and how they differ."""
+
+    index: int
+    differences: tuple[Difference, ...]
+    used: bool = False  # every recorded message of the method was already used
+
+
+CLOSEST_CANDIDATES = 32
+"""How many unused recorded messages a miss compares against (bounded work)."""
+
+
+@attrs.define(eq=False)
+class MatchIndex:
+    """Recorded client messages by key, each key a first-in-first-out queue.
+
+    ``take`` is a dict lookup; consumed messages are remembered so a repeat can be named.
+    """
+
+    _by_key: dict[bytes, deque[int]] = attrs.field(factory=dict)
+    _last_taken: dict[bytes, int] = attrs.field(factory=dict)
+    _by_method: dict[str | None, deque[int]] = attrs.field(factory=dict)
+    _all_by_method: dict[str | None, list[int]] = attrs.field(factory=dict)
+    _order: deque[int] = attrs.field(factory=deque)
+    _used: set[int] = attrs.field(factory=set)
+
+    def add(self, index: int, method: str | None, key: bytes) -> None:
+        """Index recorded message number ``index`` (call in recorded order)."""
+        self._by_key.setdefault(key, deque()).append(index)
+        self._by_method.setdefault(method, deque()).append(index)
+        self._all_by_method.setdefault(method, []).append(index)
+        self._order.append(index)
+
+    def take(self, key: bytes) -> int | None:
+        """Consume the first unused recorded message with ``key``."""
+        queue = self._by_key.get(key)
+        if not queue:
+            return None
+        index = queue.popleft()
+        self._used.add(index)
+        self._last_taken[key] = index
+        return index
+
+    def last_taken(self, key: bytes) -> int | None:
+        """The recorded message last consumed with ``key`` (to answer or name a repeat)."""
+        return self._last_taken.get(key)
+
+    def unused(self, method: str | None = None, *, any_method: bool = False) -> list[int]:
+        """Up to :data:`CLOSEST_CANDIDATES` unused messages (of ``method``), oldest first."""
+        queue = self._order if any_method else self._by_method.get(method)
+        if queue is None:
+            return []
+        while queue and queue[0] in self._used:  # amortised: each index leaves once
+            queue.popleft()
+        out: list[int] = []
+        for index in queue:
+            if index not in self._used:
+                out.append(index)
+                if len(out) >= CLOSEST_CANDIDATES:
+                    break
+        return out
+
+    def closest(
+        self, method: str | None, got: Any, normal_of: Any, limit: int = 20
+    ) -> Closest | None:
+        """The recorded message nearest to ``got``: an unused one of the same method, else
+        a used one of the same method, else an unused one of any method.
+
+        ``normal_of(index)`` gives a recorded message's normal form.
+        """
+        candidates, used = self.unused(method), False
+        if not candidates:
+            recent = self._all_by_method.get(method, [])[-CLOSEST_CANDIDATES:]
+            candidates, used = (recent, True) if recent else (self.unused(any_method=True), False)
+        best: Closest | None = None
+        for index in candidates:
+            diffs = differences(normal_of(index), got, limit=limit)
+            if best is None or len(diffs) < len(best.differences):
+                best = Closest(index, tuple(diffs), used)
+        return best

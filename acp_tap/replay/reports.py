@@ -1,0 +1,124 @@
+"""What the replay tells the client and the user when something does not match. Pure.
+
+Mismatch :class:`~acp_tap.replay.actions.Report` values, the JSON-RPC error answered to
+an unmatched request, and :class:`Out`, the engine's collector of actions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from acp_tap.cassette.codec import dumps_compact
+from acp_tap.replay.actions import Action, Report, ReportKind, Send
+from acp_tap.replay.diff import Difference, shorten
+from acp_tap.replay.matching import Closest
+from acp_tap.replay.plan import ClientStep, Plan
+
+MISMATCH_CODE = -32099
+"""JSON-RPC error code of the answer to a request that matches no recorded one."""
+
+SHOWN_DIFFERENCES = 3
+"""Differences named in a JSON-RPC error message (all are in its ``data``)."""
+
+LISTED_UNUSED = 20
+"""Unused recorded messages listed by name at the end (the rest are counted)."""
+
+
+@attrs.define(eq=False)
+class Out:
+    """Actions being collected; consecutive lines for the client become one :class:`Send`."""
+
+    actions: list[Action] = attrs.field(factory=list)
+    chunks: list[bytes] = attrs.field(factory=list)
+
+    def send(self, data: bytes) -> None:
+        """Queue whole lines for the client."""
+        self.chunks.append(data)
+
+    def append(self, action: Action) -> None:
+        """Queue another action, after the lines queued so far."""
+        self._seal()
+        self.actions.append(action)
+
+    def _seal(self) -> None:
+        if self.chunks:
+            chunks = self.chunks
+            self.actions.append(Send(chunks[0] if len(chunks) == 1 else b"".join(chunks)))
+            self.chunks = []
+
+    def result(self) -> list[Action]:
+        """All actions, in order."""
+        self._seal()
+        return self.actions
+
+
+def error_line(live_id: Any, summary: str, data: dict[str, Any]) -> bytes:
+    """The JSON-RPC error answering request ``live_id``: code -32099, ``acp-tap replay: ...``."""
+    message = f"acp-tap replay: {summary}"
+    error = {"code": MISMATCH_CODE, "message": message, "data": {"acpTap": data}}
+    return dumps_compact({"jsonrpc": "2.0", "id": live_id, "error": error}) + b"\n"
+
+
+def named(diffs: tuple[Difference, ...]) -> str:
+    """The first differences on one line, and how many more there are."""
+    shown = "; ".join(d.render() for d in diffs[:SHOWN_DIFFERENCES])
+    more = len(diffs) - SHOWN_DIFFERENCES
+    return shown + (f"; and {more} more" if more > 0 else "")
+
+
+def clip(line: bytes, width: int = 100) -> str:
+    """A received line for a report, shortened."""
+    text = line.decode("utf-8", "replace")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def repeat_report(what: str, got: str, step: ClientStep) -> tuple[Report, dict[str, Any]]:
+    """A request equal to a recorded one already used (without ``--allow-repeats``)."""
+    summary = (
+        f"{what} repeats {step.describe()}, which was already used; "
+        "pass --allow-repeats to answer it again"
+    )
+    report = Report(ReportKind.REPEAT, summary, got=got, closest=step.describe())
+    return report, {"repeats": step.frame.seq}
+
+
+def no_match_report(
+    what: str, got: str, step: ClientStep | None, closest: Closest | None
+) -> tuple[Report, dict[str, Any]]:
+    """A message equal to no recorded one: the closest (``step``) and how it differs."""
+    if step is None or closest is None:
+        summary = f"no recorded message matches {what}; none is left unused"
+        return Report(ReportKind.NO_MATCH, summary, got=got), {"closest": None}
+    used = " (already used)" if closest.used else ""
+    summary = (
+        f"no recorded message matches {what}; closest is "
+        f"{step.describe()}{used}: {named(closest.differences)}"
+    )
+    report = Report(ReportKind.NO_MATCH, summary, got, step.describe(), closest.differences)
+    data = {
+        "closest": {"seq": step.frame.seq, "method": step.method, "used": closest.used},
+        "differences": [d.to_json() for d in closest.differences],
+    }
+    return report, data
+
+
+def unused_report(plan: Plan, unused: list[ClientStep], unasked: int, allow_unused: bool) -> Report:
+    """Recorded client messages that never arrived (and answers whose request never went)."""
+    n = len(unused)
+    details = tuple(
+        f"{step.describe()}: {shorten(plan.normal(step), 100)}" for step in unused[:LISTED_UNUSED]
+    )
+    if n > LISTED_UNUSED:
+        details += (f"and {n - LISTED_UNUSED} more",)
+    if unasked:
+        details += (
+            f"(and {unasked} recorded answers to agent requests that were never sent, "
+            "because of the above)",
+        )
+    what = "message" if n == 1 else "messages"
+    hint = "" if allow_unused else " (--allow-unused accepts this)"
+    return Report(
+        ReportKind.UNUSED, f"{n} recorded client {what} never arrived{hint}", details=details
+    )

@@ -1,0 +1,63 @@
+"""Replace the top-level ``id`` of a JSON-RPC message in its raw bytes. Pure; no I/O.
+
+Everything but the id's value keeps its recorded bytes: the client sees the agent's own
+serialisation, with its own request id (number or string, as it sent it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from acp_tap.cassette.codec import dumps_compact
+
+_ID_VALUE = rb'\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|"(?:[^"\\]|\\.)*"|null)'
+_FAST = re.compile(
+    rb'\A\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:' + _ID_VALUE + rb"\s*[,}]"
+)
+_WS = " \t\r\n"
+_DECODER = json.JSONDecoder()
+
+
+def with_id(raw: bytes, new_id: Any) -> bytes:
+    """``raw`` (one JSON object) with its top-level ``id`` value replaced by ``new_id``."""
+    value = dumps_compact(new_id)
+    m = _FAST.match(raw)
+    if m is not None:
+        return raw[: m.start(1)] + value + raw[m.end(1) :]
+    span = _id_span(raw)
+    if span is None:  # no id member: cannot happen for a response, but stay total
+        return raw
+    return raw[: span[0]] + value + raw[span[1] :]
+
+
+def _id_span(raw: bytes) -> tuple[int, int] | None:
+    """Byte span of the top-level ``id`` value, found by walking the object's members."""
+    text = raw.decode("utf-8", "surrogatepass")
+    at = _skip(text, 0)
+    if not text.startswith("{", at):
+        return None
+    at = _skip(text, at + 1)
+    while at < len(text) and text[at] == '"':
+        key, at = json.decoder.scanstring(text, at + 1)  # type: ignore[attr-defined]
+        at = _skip(text, at)
+        if not text.startswith(":", at):
+            return None
+        at = _skip(text, at + 1)
+        start = at
+        _, at = _DECODER.raw_decode(text, at)
+        if key == "id":
+            prefix = len(text[:start].encode("utf-8", "surrogatepass"))
+            return prefix, prefix + len(text[start:at].encode("utf-8", "surrogatepass"))
+        at = _skip(text, at)
+        if not text.startswith(",", at):
+            return None
+        at = _skip(text, at + 1)
+    return None
+
+
+def _skip(text: str, at: int) -> int:
+    while at < len(text) and text[at] in _WS:
+        at += 1
+    return at

@@ -1,0 +1,267 @@
+"""Fake ACP agents for client tests: replay a cassette in-process or as a subprocess.
+
+:class:`FakeAgent` gives a client the agent in the two ways clients need it: an argv to
+spawn (any language), or an in-process trio stream (no subprocess). In recording mode the
+same two ways reach the real agent behind ``acp-tap record``. :meth:`FakeAgent.verify`
+then says whether the client said exactly what the cassette expected. The pytest plugin
+(:mod:`acp_tap.pytest_plugin`) builds one per test; this module works without pytest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import attrs
+import trio
+import trio.testing
+
+from acp_tap.cassette.model import Direction
+from acp_tap.errors import AcpTapError
+from acp_tap.replay.actions import OnMismatch, ReplayOptions, Report
+from acp_tap.replay.tap import TapReceive, TapSend, Transcript
+
+REPORT_WAIT = 10.0
+"""Seconds verify() waits for a spawned replay process to finish and write its report."""
+
+
+class ReplayMismatchError(AcpTapError, AssertionError):
+    """The client did not say what the cassette expected (a test failure)."""
+
+
+@attrs.frozen
+class Run:
+    """The outcome of one replay: its exit status, mismatch reports and transcript."""
+
+    status: int | None  # None: the process never finished
+    reports: tuple[str, ...]
+    transcript: Transcript
+
+
+def replay_options_args(options: ReplayOptions) -> list[str]:
+    """``acp-tap replay`` options equivalent to ``options``."""
+    args = [arg for path in options.ignore for arg in ("--ignore", path)]
+    if options.allow_repeats:
+        args.append("--allow-repeats")
+    if options.allow_unused:
+        args.append("--allow-unused")
+    if options.on_mismatch is OnMismatch.EXIT:
+        args += ["--on-mismatch", "exit"]
+    if options.speed is not None:
+        args += ["--speed", repr(options.speed)]
+    if options.stderr:
+        args.append("--stderr")
+    return args
+
+
+@attrs.define(eq=False)
+class FakeAgent:
+    """A cassette's agent for one test: replayed, or recorded from ``real_agent``."""
+
+    cassette: Path
+    workdir: Path  # private scratch space for replay reports (one per test)
+    options: ReplayOptions = ReplayOptions()
+    real_agent: tuple[str, ...] | None = None  # set: record this agent into the cassette
+    _runs: list[Run] = attrs.field(factory=list)
+    _transcripts: list[Transcript] = attrs.field(factory=list)
+
+    @property
+    def recording(self) -> bool:
+        """Whether the real agent is being recorded (instead of the cassette replayed)."""
+        return self.real_agent is not None
+
+    @property
+    def report_path(self) -> Path:
+        """Where spawned replay processes append their reports."""
+        return self.workdir / "replay-reports.ndjson"
+
+    @property
+    def argv(self) -> list[str]:
+        """The command a client spawns as its agent."""
+        acp_tap = [sys.executable, "-m", "acp_tap"]
+        if self.real_agent is not None:
+            return [
+                *acp_tap,
+                "record",
+                "-q",
+                "--force",
+                "-o",
+                str(self.cassette),
+                "--",
+                *self.real_agent,
+            ]
+        return [
+            *acp_tap,
+            "replay",
+            str(self.cassette),
+            *replay_options_args(self.options),
+            "--report",
+            str(self.report_path),
+        ]
+
+    @asynccontextmanager
+    async def connect(
+        self, *, timeout: float = 30.0
+    ) -> AsyncIterator[trio.abc.HalfCloseableStream]:
+        """An in-process connection to the agent, as a trio stream (send = client's writes).
+
+        On exit the client's side is closed (the agent sees EOF) and the replay is awaited.
+        """
+        if self.real_agent is not None:
+            async with self._connect_recorder(timeout) as stream:
+                yield stream
+            return
+        from acp_tap.replay.agent import serve
+        from acp_tap.replay.engine import ReplayEngine
+
+        engine = ReplayEngine.from_path(self.cassette, self.options)
+        client_end, agent_end = trio.testing.memory_stream_pair()
+        transcript = Transcript()
+        reports: list[str] = []
+        status: int | None = None
+
+        done = trio.Event()
+
+        async def run() -> None:
+            nonlocal status
+            try:
+                status = await serve(
+                    engine,
+                    TapReceive(agent_end.receive_stream, transcript, Direction.CLIENT_TO_AGENT),
+                    TapSend(agent_end.send_stream, transcript, Direction.AGENT_TO_CLIENT),
+                    on_report=lambda report: reports.append(_render(report)),
+                )
+            finally:
+                done.set()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run)
+            try:
+                yield client_end
+            finally:
+                with trio.move_on_after(timeout):
+                    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                        await client_end.send_eof()
+                    await done.wait()
+                nursery.cancel_scope.cancel()
+                if status is None:
+                    reports.append(
+                        f"the replay did not end within {timeout} s after the client closed"
+                    )
+                self._runs.append(Run(status, tuple(reports), transcript))
+
+    @asynccontextmanager
+    async def _connect_recorder(
+        self, timeout: float
+    ) -> AsyncIterator[trio.abc.HalfCloseableStream]:
+        proc = await trio.lowlevel.open_process(
+            self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        stream = trio.StapledStream(proc.stdin, proc.stdout)
+        try:
+            yield stream
+        finally:
+            with trio.move_on_after(timeout):
+                await proc.stdin.aclose()
+                await proc.wait()
+            if proc.returncode is None:
+                proc.kill()
+                with trio.CancelScope(shield=True):
+                    await proc.wait()
+            self._runs.append(Run(proc.returncode, (), Transcript()))
+
+    def runs(self) -> list[Run]:
+        """Every replay so far: in-process ones, then spawned ones (waiting for those to end)."""
+        return [*self._runs, *self._spawned_runs()]
+
+    def _spawned_runs(self) -> list[Run]:
+        if self.real_agent is not None or not self.report_path.exists():
+            return []
+        deadline = time.monotonic() + REPORT_WAIT
+        while True:
+            events = [
+                json.loads(line) for line in self.report_path.read_text().splitlines() if line
+            ]
+            started = {e["pid"] for e in events if e["event"] == "start"}
+            ended = {e["pid"]: e for e in events if e["event"] == "end"}
+            if started <= ended.keys() or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        runs = [
+            Run(e["status"], tuple(e["reports"]), Transcript.from_json(e["transcript"]))
+            for e in ended.values()
+        ]
+        runs += [
+            Run(None, (f"replay process {pid} never finished (killed?)",), Transcript())
+            for pid in started - ended.keys()
+        ]
+        return runs
+
+    @property
+    def transcript(self) -> Transcript:
+        """What the client and the agent said (the last run; the cassette when recording)."""
+        if self.real_agent is not None:
+            from acp_tap.cassette.reader import load
+
+            return (
+                Transcript.from_frames(load(self.cassette).frames)
+                if self.cassette.exists()
+                else Transcript()
+            )
+        runs = self.runs()
+        return runs[-1].transcript if runs else Transcript()
+
+    def verify(self) -> None:
+        """Raise :class:`ReplayMismatchError` unless every replay matched the cassette exactly."""
+        if self.real_agent is not None:
+            return
+        runs = self.runs()
+        if not runs:
+            raise ReplayMismatchError(
+                f"the fake agent for {self.cassette} was never started: spawn `acp_agent.argv` "
+                "or use `async with acp_agent.connect()`"
+            )
+        expected = _expected_status(self.cassette)
+        problems = []
+        for n, run in enumerate(runs, start=1):
+            if run.reports or run.status != expected:
+                head = (
+                    f"replay {n} of {self.cassette}: exit status {run.status}, expected {expected}"
+                )
+                problems.append("\n".join([head, *run.reports]))
+        if problems:
+            raise ReplayMismatchError("\n\n".join(problems))
+
+
+def _expected_status(cassette: Path) -> int:
+    """0, or the agent's own status when the recording ended with the agent exiting."""
+    from acp_tap.cassette.reader import load
+
+    footer = load(cassette).footer
+    if footer is not None and footer.closed_first == "agent":
+        return footer.status
+    return 0
+
+
+def _render(report: Report) -> str:
+    return report.render().rstrip("\n")
+
+
+def fake_agent_argv(
+    cassette: str | os.PathLike[str], options: ReplayOptions | None = None
+) -> list[str]:
+    """The argv of ``acp-tap replay CASSETTE`` with ``options`` (for clients outside pytest)."""
+    args = replay_options_args(options or ReplayOptions())
+    return [sys.executable, "-m", "acp_tap", "replay", os.fspath(cassette), *args]
+
+
+__all__: Sequence[str] = ("FakeAgent", "ReplayMismatchError", "Run", "fake_agent_argv")

@@ -1,0 +1,251 @@
+"""The pytest plugin, exercised through ``pytester`` on example test files."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+SESSION = "e00931f9-b555-49fc-abec-ca568b0d0998"  # the demo agent's first session id (seed 1)
+
+INI = """
+[pytest]
+trio_mode = true
+"""
+
+CLIENT = f'''
+import json
+import trio
+import pytest
+from acp_tap.demo_client import ScriptedClient, handshake, text_prompt
+
+
+async def converse(acp_agent, prompt="Explain what acp-tap does"):
+    async with acp_agent.connect() as stream:
+        client = ScriptedClient(stream, stream)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(client.run_reader)
+            session = await handshake(client, "/home/user/project")
+            assert session == "{SESSION}"
+            await client.request("session/prompt", text_prompt(session, prompt))
+            await stream.send_eof()
+
+
+LINES = [
+    {{"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {{"protocolVersion": 1,
+      "clientCapabilities": {{"fs": {{"readTextFile": True, "writeTextFile": True}}, "terminal": True}},
+      "clientInfo": {{"name": "acp-tap-scripted-client", "version": "1"}}}}}},
+    {{"jsonrpc": "2.0", "id": 1, "method": "session/new", "params": {{"cwd": "/home/user/project", "mcpServers": []}}}},
+    {{"jsonrpc": "2.0", "id": 2, "method": "session/prompt", "params": {{"sessionId": "{SESSION}",
+      "prompt": [{{"type": "text", "text": "Explain what acp-tap does"}}]}}}},
+]
+'''
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A test project with the prompt-turn fixture as its cassette and a tiny client."""
+    pytester.makeini(INI)
+    pytester.makepyfile(client_support=CLIENT)
+    cassettes = pytester.path / "cassettes" / "test_client"
+    cassettes.mkdir(parents=True)
+    shutil.copy(FIXTURES / "prompt-turn.ndjson", cassettes / "prompt-turn.ndjson")
+    return pytester
+
+
+def test_in_process_client_passes_and_sees_the_transcript(project: pytest.Pytester) -> None:
+    """A trio client on the in-process stream passes and can assert on the joined agent text."""
+    project.makepyfile(
+        test_client="""
+        import pytest
+        from client_support import converse
+
+        @pytest.mark.acp_cassette("prompt-turn.ndjson")
+        async def test_answer(acp_agent):
+            await converse(acp_agent)
+            turn = acp_agent.transcript.turns[-1]
+            assert turn.prompt == "Explain what acp-tap does"
+            assert turn.stop_reason == "end_turn"
+            assert "Explain what acp-tap does" in turn.agent_text
+            assert [m.get("method") for m in acp_agent.transcript.client_messages] == [
+                "initialize", "session/new", "session/prompt"]
+        """
+    )
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_subprocess_client_spawns_the_argv(project: pytest.Pytester) -> None:
+    """A plain sync test spawns the fake agent's argv like any client in any language would."""
+    project.makepyfile(
+        test_client="""
+        import json, subprocess
+        import pytest
+        from client_support import LINES
+
+        @pytest.mark.acp_cassette("prompt-turn.ndjson")
+        def test_spawned(acp_agent):
+            data = "".join(json.dumps(m) + "\\n" for m in LINES).encode()
+            done = subprocess.run(acp_agent.argv, input=data, capture_output=True, timeout=30)
+            replies = [json.loads(line) for line in done.stdout.splitlines()]
+            assert replies[-1] == {"jsonrpc": "2.0", "id": 2, "result": {"stopReason": "end_turn"}}
+            assert acp_agent.transcript.turns[-1].stop_reason == "end_turn"
+        """
+    )
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_wrong_prompt_fails_with_a_readable_diff(project: pytest.Pytester) -> None:
+    """A client that sends another prompt fails the test, naming the frame and the field."""
+    project.makepyfile(
+        test_client="""
+        import pytest
+        from client_support import converse
+
+        @pytest.mark.acp_cassette("prompt-turn.ndjson")
+        async def test_answer(acp_agent):
+            try:
+                await converse(acp_agent, prompt="Explain something else")
+            except Exception:
+                pass  # the client sees a JSON-RPC error; the plugin reports the mismatch
+        """
+    )
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*replay 1 of *prompt-turn.ndjson: exit status 1, expected 0*",
+            "*closest recorded: frame #8 session/prompt*",
+            "*params.prompt?0?.text:*",
+            "*Explain what acp-tap does*",
+            "*Explain something else*",
+        ]
+    )
+
+
+def test_unused_recorded_messages_fail_the_test(project: pytest.Pytester) -> None:
+    """A client that stops early leaves recorded messages unused: the test fails and lists them."""
+    project.makepyfile(
+        test_client="""
+        import pytest
+        from acp_tap.demo_client import ScriptedClient
+        import trio
+
+        @pytest.mark.acp_cassette("prompt-turn.ndjson")
+        async def test_only_initialize(acp_agent):
+            async with acp_agent.connect() as stream:
+                client = ScriptedClient(stream, stream)
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(client.run_reader)
+                    await client.request("initialize", {"protocolVersion": 1, "clientCapabilities": {"fs": {"readTextFile": True, "writeTextFile": True}, "terminal": True}, "clientInfo": {"name": "acp-tap-scripted-client", "version": "1"}})
+                    await stream.send_eof()
+        """
+    )
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*unused*", "*#3*session/new*", "*#8*session/prompt*"])
+
+
+def test_missing_cassette_fails_without_starting_an_agent(project: pytest.Pytester) -> None:
+    """In record mode none a missing cassette fails and says how to record it."""
+    project.makepyfile(
+        test_client="""
+        def test_new(acp_agent):
+            raise AssertionError("not reached")
+        """
+    )
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*cassettes/test_client/test_new.ndjson does not exist*--acp-record-mode=once*"]
+    )
+
+
+def test_record_mode_once_writes_the_cassette_then_replays_it(project: pytest.Pytester) -> None:
+    """--acp-record-mode=once records a missing cassette from the real agent; the next run replays it."""
+    project.makepyfile(
+        test_client="""
+        from client_support import converse
+
+        async def test_recorded(acp_agent):
+            await converse(acp_agent)
+            assert acp_agent.transcript.turns[-1].stop_reason == "end_turn"
+        """
+    )
+    agent = f"{sys.executable} -m acp_tap demo-agent"
+    recorded = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--acp-record-mode=once", f"--acp-agent={agent}"
+    )
+    recorded.assert_outcomes(passed=1)
+    recorded.stdout.fnmatch_lines(
+        ["*acp-tap*", "*recorded *cassettes/test_client/test_recorded.ndjson*"]
+    )
+    assert (project.path / "cassettes" / "test_client" / "test_recorded.ndjson").exists()
+    replayed = project.runpytest_subprocess("-p", "no:cacheprovider")
+    replayed.assert_outcomes(passed=1)
+
+
+def test_parallel_runs_under_xdist(project: pytest.Pytester) -> None:
+    """Many replaying tests run under pytest-xdist without sharing files or names."""
+    project.makepyfile(
+        test_client="""
+        import pytest
+        from client_support import converse
+
+        @pytest.mark.acp_cassette("prompt-turn.ndjson")
+        @pytest.mark.parametrize("n", range(6))
+        async def test_answer(acp_agent, n):
+            await converse(acp_agent)
+        """
+    )
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
+    result.assert_outcomes(passed=6)
+
+
+def test_record_mode_new_rerecords_a_cassette_that_no_longer_matches(project: pytest.Pytester) -> None:
+    """--acp-record-mode=new re-records a cassette whose replay failed, and the test passes."""
+    project.makepyfile(
+        test_client="""
+        import pytest
+        from client_support import converse
+
+        @pytest.mark.acp_cassette("prompt-turn.ndjson")
+        async def test_changed(acp_agent):
+            await converse(acp_agent, prompt="A brand new question")
+            if acp_agent.recording:
+                assert acp_agent.transcript.turns[-1].prompt == "A brand new question"
+        """
+    )
+    agent = f"{sys.executable} -m acp_tap demo-agent"
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--acp-record-mode=new", f"--acp-agent={agent}"
+    )
+    result.assert_outcomes(passed=1)
+    cassette = project.path / "cassettes" / "test_client" / "prompt-turn.ndjson"
+    assert "A brand new question" in cassette.read_text()
+    project.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_record_mode_all_always_records(project: pytest.Pytester) -> None:
+    """--acp-record-mode=all records even when the cassette exists (the agent from the ini file)."""
+    project.makeini(INI + f"acp_agent = {sys.executable} -m acp_tap demo-agent\n")
+    project.makepyfile(
+        test_client="""
+        import pytest
+        from client_support import converse
+
+        @pytest.mark.acp_cassette("prompt-turn.ndjson")
+        async def test_again(acp_agent):
+            assert acp_agent.recording
+            await converse(acp_agent)
+        """
+    )
+    cassette = project.path / "cassettes" / "test_client" / "prompt-turn.ndjson"
+    before = cassette.read_text().splitlines()[0]
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--acp-record-mode=all")
+    result.assert_outcomes(passed=1)
+    assert cassette.read_text().splitlines()[0] != before  # a new header: recorded again
