@@ -1,27 +1,7 @@
 """A small, deterministic ACP v1 agent that behaves like ``kiro-cli acp`` in miniature.
 
-Run it as ``acp-tap demo-agent`` or ``python -m acp_tap.demo_agent``. It speaks ACP (JSON-RPC 2.0,
-one JSON message per line) on stdin/stdout, writes free-form logs to stderr and exits 0 when stdin
-closes. Session ids, request ids, tool call ids and log timestamps derive from --seed, so the same
-input gives the same output bytes.
-
-Whole words in a session/prompt's text choose what the turn does (case-insensitive, combinable):
-
-  tool, write  an edit tool call needing session/request_permission (allow_once / reject_once);
-               allowed: in_progress, fs/write_text_file if the client has fs.writeTextFile,
-               completed; rejected: failed, and the reply says so
-  read PATH    fs/read_text_file PATH (client capability fs.readTextFile) and a summary of it
-  run CMD      terminal/create, wait_for_exit, output and release for CMD, the rest of the line
-               (client capability terminal)
-  slow         sleep --delay seconds after each update, so session/cancel can arrive mid-turn
-  error        answer the prompt with JSON-RPC error -32603
-  crash        send two updates, write a line to stderr, exit with status 3 mid-turn
-  garbage      also print a non-JSON log line on stdout, as real agents sometimes do
-
-A turn sends: thought chunks, [garbage], read, run, tool/write, agent_message_chunks,
-_kiro.dev/metadata, then answers {"stopReason": "end_turn" | "cancelled"}.
-session/new answers, then sends _kiro.dev/commands/available and _kiro.dev/metadata;
-session/load replays the session's history before answering {}.
+Run it as ``acp-tap demo-agent`` or ``python -m acp_tap.demo_agent``; what its prompts do is
+documented in :mod:`acp_tap.demo_options` (and ``--help``).
 """
 
 from __future__ import annotations
@@ -44,6 +24,13 @@ import trio
 
 from acp_tap import __version__
 from acp_tap.cassette.codec import loads_strict
+from acp_tap.demo_options import (
+    DESCRIPTION,
+    EPILOG,
+    DemoOptions,
+    add_arguments,
+    options_from_args,
+)
 from acp_tap.wire.framing import LineSplitter
 from acp_tap.wire.jsonrpc import Kind, RequestId, envelope
 
@@ -56,8 +43,6 @@ INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 RESOURCE_NOT_FOUND = -32002
 
-DEFAULT_SEED = 1
-DEFAULT_DELAY = 0.2
 
 AGENT_INFO = {"name": "acp-tap-demo", "title": "acp-tap demo agent", "version": __version__}
 AUTH_METHODS = [{"id": "kiro-login", "name": "Kiro login", "description": "kiro-cli login"}]
@@ -83,19 +68,9 @@ PERMISSION_OPTIONS = [
 WRITE_FILE = "acp-tap-demo.txt"
 WRITE_CONTENT = "Hello from the acp-tap demo agent.\n"
 
-DESCRIPTION, EPILOG = (__doc__ or "\n\n").split("\n\n", 1)
-
 _READ = re.compile(r"\bread\s+(\S+)", re.IGNORECASE)
 _RUN = re.compile(r"\brun\s+(\S[^\n]*)", re.IGNORECASE)
 _EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-
-
-@attrs.frozen
-class DemoOptions:
-    """How the demo agent runs: the seed of its ids and timestamps, and the ``slow`` delay."""
-
-    seed: int = DEFAULT_SEED
-    delay: float = DEFAULT_DELAY
 
 
 @attrs.define(eq=False)
@@ -638,35 +613,6 @@ async def _serve_stdio(options: DemoOptions) -> int:
 def run(options: DemoOptions) -> int:
     """Run the demo agent on this process's stdin/stdout; return its exit status."""
     return trio.run(_serve_stdio, options)
-
-
-def _delay(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"--delay must be a number of seconds >= 0, not {text}")
-    return value
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The demo agent's options."""
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=DEFAULT_SEED,
-        help="seed of ids and timestamps (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--delay",
-        type=_delay,
-        default=DEFAULT_DELAY,
-        metavar="SECONDS",
-        help="pause after each update of a 'slow' prompt (default: %(default)s)",
-    )
-
-
-def options_from_args(args: argparse.Namespace) -> DemoOptions:
-    """The options parsed by a parser that ``add_arguments`` configured."""
-    return DemoOptions(seed=args.seed, delay=args.delay)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

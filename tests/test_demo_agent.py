@@ -22,7 +22,8 @@ import acp_tap
 from acp_tap import demo_agent
 from acp_tap.cli import SUBCOMMANDS
 from acp_tap.commands import demo as demo_command
-from acp_tap.demo_agent import DemoOptions, SeededIds, serve
+from acp_tap.demo_agent import SeededIds, serve
+from acp_tap.demo_options import DemoOptions, options_from_args
 from acp_tap.wire.framing import LineSplitter
 
 Json = dict[str, Any]
@@ -518,7 +519,7 @@ def test_demo_agent_is_a_cli_subcommand() -> None:
     """The CLI registers the demo-agent subcommand module."""
     assert "acp_tap.commands.demo" in SUBCOMMANDS
     args = _subcommand_parser().parse_args(["demo-agent", "--seed", "4", "--delay", "0"])
-    assert demo_agent.options_from_args(args) == DemoOptions(seed=4, delay=0.0)
+    assert options_from_args(args) == DemoOptions(seed=4, delay=0.0)
     assert args.func is demo_command.run
 
 

@@ -249,3 +249,15 @@ def test_record_mode_all_always_records(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "--acp-record-mode=all")
     result.assert_outcomes(passed=1)
     assert cassette.read_text().splitlines()[0] != before  # a new header: recorded again
+
+
+def test_the_readme_example_passes(pytester: pytest.Pytester) -> None:
+    """The plugin example in README.md runs as documented and passes."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    example = readme.split("```python\n# test_example.py\n", 1)[1].split("```", 1)[0]
+    pytester.makeini(INI)
+    pytester.makepyfile(test_example=example)
+    cassettes = pytester.path / "cassettes" / "test_example"
+    cassettes.mkdir(parents=True)
+    shutil.copy(FIXTURES / "prompt-turn.ndjson", cassettes / "prompt-turn.ndjson")
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)

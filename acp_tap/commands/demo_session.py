@@ -47,7 +47,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"acp-tap demo: the recording ended with status {status}", file=sys.stderr)
         return status
     print_timeline(path)
-    print(f"\nrecorded to {path}; try: acp-tap replay {path}", file=sys.stderr)
+    print(
+        f"\nrecorded to {path}\nnext: acp-tap check {path}    (schema and protocol rules)\n"
+        f"      acp-tap replay {path}   (be this agent for a client, offline)",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -77,15 +81,7 @@ async def record_demo(path: Path) -> int:
 
 
 def print_timeline(path: Path) -> None:
-    """Print what the cassette holds, one line per frame."""
-    from acp_tap.cassette.reader import load
+    """Print the cassette as ``acp-tap show`` does (coloured on a terminal)."""
+    from acp_tap.cli import main
 
-    arrows = {"c2a": "client -> agent", "a2c": "agent -> client", "err": "agent stderr   "}
-    for frame in load(path).frames:
-        if frame.is_json:
-            msg = frame.message()
-            what = msg.get("method") or ("error" if "error" in msg else "result")
-            detail = f"{what} id={msg['id']}" if "id" in msg else what
-        else:
-            detail = bytes(frame.raw[:60]).decode("utf-8", "replace")
-        print(f"{frame.t:9.3f}s  #{frame.seq:<3} {arrows[frame.dir.value]}  {detail}")
+    main(["show", str(path)])
