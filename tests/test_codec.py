@@ -396,3 +396,13 @@ def test_load_without_header(tmp_path: Path, content: bytes) -> None:
     with pytest.raises(CassetteFormatError, match="no header") as info:
         load(name)
     assert (name, 1) == (info.value.path, info.value.line)
+
+
+def test_load_refuses_an_unknown_format_version(tmp_path: Path) -> None:
+    """A cassette from a newer format is refused with what to do, naming file and line."""
+    header, *rest = cassette_lines()
+    newer = header.replace(b'"format":1', b'"format":2')
+    name = write(tmp_path / "c.ndjson", newer, *rest)
+    with pytest.raises(CassetteFormatError, match="format 2 is not supported.*upgrade acp-tap") as info:
+        load(name)
+    assert (name, 1) == (info.value.path, info.value.line)

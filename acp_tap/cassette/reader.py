@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import attrs
 
 from acp_tap.cassette.codec import decode_line
-from acp_tap.cassette.model import Footer, Frame, Header, Record
+from acp_tap.cassette.model import FORMAT_VERSION, Footer, Frame, Header, Record
 from acp_tap.errors import CassetteFormatError
 
 
@@ -39,38 +39,73 @@ def iter_records(path: str | os.PathLike[str]) -> Iterator[tuple[int, Record]]:
 def load(path: str | os.PathLike[str]) -> Cassette:
     """Load and check the structure of a cassette: header first, footer last."""
     name = os.fspath(path)
+    frames: list[Frame] = []
+    builder = CassetteBuilder(name, frames.append)
+    with open(name, "rb") as f:
+        for lineno, line in enumerate(f, start=1):
+            cut = not line.endswith(b"\n")
+            if line.strip() and not builder.add(line, lineno, cut=cut):
+                break
+    return builder.cassette(frames)
+
+
+@attrs.define(eq=False)
+class CassetteBuilder:
+    """The structure rules of a cassette: header first, footer last."""
+
+    name: str
+    on_frame: Callable[[Frame], None]
     header: Header | None = None
     footer: Footer | None = None
-    frames: list[Frame] = []
-    warnings: list[str] = []
-    try:
-        for lineno, record in iter_records(name):
-            if footer is not None:
-                raise CassetteFormatError(name, lineno, "record after the footer")
-            if isinstance(record, Header):
-                if header is not None:
-                    raise CassetteFormatError(name, lineno, "a second header")
-                header = record
-            elif header is None:
-                raise CassetteFormatError(name, lineno, "the first record must be the header")
-            elif isinstance(record, Frame):
-                frames.append(record)
-            else:
-                footer = record
-    except CassetteFormatError as exc:
-        if not _is_cut_last_line(name, exc.line):
+    warnings: list[str] = attrs.field(factory=list)
+
+    @property
+    def in_frames(self) -> bool:
+        """Whether a frame may come now."""
+        return self.header is not None and self.footer is None
+
+    def add(self, line: bytes, lineno: int, *, cut: bool) -> bool:
+        """Decode and place one line; ``False`` for a cut last line (ignored, with a warning)."""
+        name = self.name
+        try:
+            record = decode_line(line, name, lineno)
+        except CassetteFormatError:
+            if cut:  # a write cut short by a kill
+                self.warnings.append(f"{name}:{lineno}: last line is cut short; ignored")
+                return False
             raise
-        warnings.append(f"{name}:{exc.line}: last line is cut short; ignored")
-    if header is None:
+        if self.footer is not None:
+            raise CassetteFormatError(name, lineno, "record after the footer")
+        if isinstance(record, Header):
+            if self.header is not None:
+                raise CassetteFormatError(name, lineno, "a second header")
+            check_format(record, name, lineno)
+            self.header = record
+        elif self.header is None:
+            raise CassetteFormatError(name, lineno, "the first record must be the header")
+        elif isinstance(record, Frame):
+            self.on_frame(record)
+        else:
+            self.footer = record
+        return True
+
+    def cassette(self, frames: list[Frame]) -> Cassette:
+        """The cassette read, with these frames."""
+        if self.header is None:
+            raise CassetteFormatError(
+                self.name, 1, "empty file: no header; record one with 'acp-tap record'"
+            )
+        if self.footer is None:
+            self.warnings.append(f"{self.name}: no footer; the recording was cut short")
+        return Cassette(self.name, self.header, tuple(frames), self.footer, tuple(self.warnings))
+
+
+def check_format(header: Header, path: str, lineno: int) -> None:
+    """Refuse a cassette written in a format version this acp-tap does not know."""
+    if header.format != FORMAT_VERSION:
         raise CassetteFormatError(
-            name, 1, "empty file: no header; record one with 'acp-tap record'"
+            path,
+            lineno,
+            f"cassette format {header.format} is not supported (this acp-tap reads format "
+            f"{FORMAT_VERSION}); upgrade acp-tap or re-record the cassette",
         )
-    if footer is None:
-        warnings.append(f"{name}: no footer; the recording was cut short")
-    return Cassette(name, header, tuple(frames), footer, tuple(warnings))
-
-
-def _is_cut_last_line(path: str, lineno: int) -> bool:
-    with open(path, "rb") as f:
-        lines = f.read().split(b"\n")
-    return lineno == len(lines) and lines[-1] != b""

@@ -14,12 +14,8 @@ import os
 import re
 from collections.abc import Callable, Sequence
 
-import attrs
-
-from acp_tap.cassette.codec import decode_line
-from acp_tap.cassette.model import Direction, Eol, Footer, Frame, Header, Payload
-from acp_tap.cassette.reader import Cassette
-from acp_tap.errors import CassetteFormatError
+from acp_tap.cassette.model import Direction, Eol, Frame, Payload
+from acp_tap.cassette.reader import Cassette, CassetteBuilder
 from acp_tap.replay.compiler import Compiler
 from acp_tap.replay.matching import IgnorePath
 from acp_tap.replay.plan import Plan
@@ -87,11 +83,11 @@ def compile_path(
 
 def _scan(
     name: str, fast: Callable[[re.Match[bytes]], None], slow: Callable[[Frame], None]
-) -> _Builder:
+) -> CassetteBuilder:
     """Walk the file's lines: frames in the usual layout to ``fast``, other frames to ``slow``."""
     with open(name, "rb") as f:
         data = f.read()
-    builder = _Builder(name, slow)
+    builder = CassetteBuilder(name, slow)
     match = _FRAME.match
     at, size = 0, len(data)
     while at < size:
@@ -109,53 +105,3 @@ def _scan(
                 break
         at = size if cut else end + 1
     return builder
-
-
-@attrs.define(eq=False)
-class _Builder:
-    """The structure rules of a cassette: header first, footer last."""
-
-    name: str
-    on_frame: Callable[[Frame], None]
-    header: Header | None = None
-    footer: Footer | None = None
-    warnings: list[str] = attrs.field(factory=list)
-
-    @property
-    def in_frames(self) -> bool:
-        """Whether a frame may come now."""
-        return self.header is not None and self.footer is None
-
-    def add(self, line: bytes, lineno: int, *, cut: bool) -> bool:
-        """Decode and place one line; ``False`` for a cut last line (ignored, with a warning)."""
-        name = self.name
-        try:
-            record = decode_line(line, name, lineno)
-        except CassetteFormatError:
-            if cut and self.header is not None:  # a write cut short by a kill
-                self.warnings.append(f"{name}:{lineno}: last line is cut short; ignored")
-                return False
-            raise
-        if self.footer is not None:
-            raise CassetteFormatError(name, lineno, "record after the footer")
-        if isinstance(record, Header):
-            if self.header is not None:
-                raise CassetteFormatError(name, lineno, "a second header")
-            self.header = record
-        elif self.header is None:
-            raise CassetteFormatError(name, lineno, "the first record must be the header")
-        elif isinstance(record, Frame):
-            self.on_frame(record)
-        else:
-            self.footer = record
-        return True
-
-    def cassette(self, frames: list[Frame]) -> Cassette:
-        """The cassette read, with these frames."""
-        if self.header is None:
-            raise CassetteFormatError(
-                self.name, 1, "empty file: no header; record one with 'acp-tap record'"
-            )
-        if self.footer is None:
-            self.warnings.append(f"{self.name}: no footer; the recording was cut short")
-        return Cassette(self.name, self.header, tuple(frames), self.footer, tuple(self.warnings))
