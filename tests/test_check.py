@@ -16,6 +16,7 @@ import pytest
 
 from acp_tap.cassette.codec import encode_record
 from acp_tap.cassette.model import Eol
+from acp_tap.commands.check import check_file
 from acp_tap.inspect.check import RULES, Finding, Severity, check_records
 from tests.helpers import PYTHON, run_cli
 from tests.inspect_support import (
@@ -571,3 +572,17 @@ def test_real_recordings_from_the_sdk_client_pass_check(
     done_ = run_cli(["check", cassette])
     assert done_.returncode == 0, done_.stdout.decode()
     assert b": ok: 0 errors, 0 warnings" in done_.stdout
+
+
+FIXTURES = sorted((Path(__file__).parent.parent / "fixtures").glob("*.ndjson"))
+
+
+@pytest.mark.parametrize("cassette", FIXTURES, ids=lambda p: p.stem)
+def test_shipped_fixtures_pass_check(cassette: Path) -> None:
+    """Every shipped fixture passes check; the crash fixture only shows the unanswered prompt."""
+    findings = [f for f in check_file(str(cassette)) if f.severity is Severity.ERROR]
+    if cassette.stem == "agent-crash":
+        assert [(f.rule, f.method) for f in findings] == [("unanswered", "session/prompt")]
+        assert "the agent exited first, status 3" in findings[0].message
+    else:
+        assert findings == []
