@@ -30,6 +30,9 @@ SUBCOMMANDS = (
     "acp_tap.commands.demo_session",
     "acp_tap.commands.show",
     "acp_tap.commands.check",
+    "acp_tap.commands.redact",
+    "acp_tap.commands.diff",
+    "acp_tap.commands.rerun",
 )
 
 

@@ -13,6 +13,10 @@ Precedence: command line > marker > ini file.
   agent used when recording.
 - ini ``acp_cassette_dir`` (default ``cassettes``): relative to each test file; cassettes
   default to ``<dir>/<test module>/<test name>.ndjson``.
+
+Agent authors use the ``acp_golden`` fixture the other way round: it plays the client
+recorded in a cassette into their real agent and fails the test if the agent's behaviour
+differs (the ``acp-tap rerun`` report).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import pytest
 
 if TYPE_CHECKING:
     from acp_tap.replay.actions import ReplayOptions
+    from acp_tap.replay.client_result import ClientReplayResult
     from acp_tap.testing import FakeAgent
 
 RECORD_MODES = ("none", "once", "new", "all")
@@ -173,13 +178,72 @@ def acp_agent(
         request.config.stash[_RECORDED].append(str(agent.cassette))
 
 
+class GoldenCheck:
+    """``acp_golden(cassette, agent=None, **options)``: the agent behaves as recorded, or
+    the test fails with the report. ``await acp_golden.check(...)`` in async tests."""
+
+    def __init__(self, request: pytest.FixtureRequest) -> None:
+        marker = request.node.get_closest_marker("acp_cassette")
+        self._agent = _real_agent(request, marker)
+        self._base = request.path.parent
+        self._node = request.node
+
+    def _resolve(
+        self, cassette: str | Path, agent: str | list[str] | None
+    ) -> tuple[Path, list[str]]:
+        argv = shlex.split(agent) if isinstance(agent, str) else agent or self._agent
+        if not argv:
+            pytest.fail(
+                'acp-tap: acp_golden needs the agent: pass agent=, --acp-agent "CMD", '
+                "acp_agent in the ini file, or acp_cassette(agent=...)",
+                pytrace=False,
+            )
+        return self._base / cassette, list(argv)
+
+    def _judge(self, cassette: Path, result: ClientReplayResult) -> ClientReplayResult:
+        if result.stderr:
+            self._node.add_report_section("call", "agent stderr", "\n".join(result.stderr))
+        if not result.same:
+            pytest.fail(f"{result.verdict(str(cassette))}\n{result.render()}", pytrace=False)
+        return result
+
+    def __call__(
+        self, cassette: str | Path, agent: str | list[str] | None = None, **options: Any
+    ) -> ClientReplayResult:
+        """Play ``cassette``'s client (relative to the test file) into the agent; judge."""
+        from acp_tap.testing import run_agent_against
+
+        path, argv = self._resolve(cassette, agent)
+        return self._judge(path, run_agent_against(path, argv, **options))
+
+    async def check(
+        self, cassette: str | Path, agent: str | list[str] | None = None, **options: Any
+    ) -> ClientReplayResult:
+        """As calling it, from inside a trio test."""
+        from acp_tap.replay.client import rerun_cassette
+
+        path, argv = self._resolve(cassette, agent)
+        return self._judge(path, await rerun_cassette(path, argv, **options))
+
+
+@pytest.fixture
+def acp_golden(request: pytest.FixtureRequest) -> GoldenCheck:
+    """Agent regression tests: ``acp_golden("golden.ndjson")`` plays the recorded client
+    into the real agent (``agent=``, else ``--acp-agent``, the marker's ``agent=``, ini
+    ``acp_agent``) and fails the test with the differences, if any. Options are those of
+    ``acp-tap rerun``: ``cwd``, ``fs_root``, ``write_dir``, ``output``, ``ignore``,
+    ``timeout``, ``max_time``, ``env``.
+    """
+    return GoldenCheck(request)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     """After the test body: verify each replay; in ``new`` mode, re-record on a mismatch."""
     failure: BaseException | None = None
     try:
         yield
-    except (Exception, pytest.fail.Exception) as exc:  # the test failed; skips pass through
+    except (Exception, pytest.fail.Exception) as exc:  # noqa: BLE001 - any test failure; skips pass through
         failure = exc
     from acp_tap.testing import ReplayMismatchError
 

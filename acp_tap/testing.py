@@ -17,7 +17,9 @@ import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import attrs
 import trio
@@ -26,6 +28,7 @@ import trio.testing
 from acp_tap.cassette.model import Direction
 from acp_tap.errors import AcpTapError
 from acp_tap.replay.actions import OnMismatch, ReplayOptions, Report
+from acp_tap.replay.client_result import AgentChangedError, ClientReplayResult
 from acp_tap.replay.tap import TapReceive, TapSend, Transcript
 
 REPORT_WAIT = 10.0
@@ -264,4 +267,46 @@ def fake_agent_argv(
     return [sys.executable, "-m", "acp_tap", "replay", os.fspath(cassette), *args]
 
 
-__all__: Sequence[str] = ("FakeAgent", "ReplayMismatchError", "Run", "fake_agent_argv")
+def run_agent_against(
+    cassette: str | os.PathLike[str], argv: Sequence[str], **options: Any
+) -> ClientReplayResult:
+    """Play the client recorded in ``cassette`` into the real agent ``argv`` (agent
+    regression tests); what changed. ``options``: those of
+    :func:`acp_tap.replay.client.rerun_cassette` (cwd, env, fs_root, write_dir, output,
+    ignore, timeout, max_time). Not from inside a trio run: await
+    :func:`~acp_tap.replay.client.rerun_cassette` there."""
+    from acp_tap.errors import UsageError
+    from acp_tap.replay.client import rerun_cassette
+
+    try:
+        trio.lowlevel.current_task()
+    except RuntimeError:
+        pass  # not inside trio: good
+    else:
+        raise UsageError(
+            "run_agent_against() starts its own trio run; in an async test use "
+            "`await acp_golden.check(...)` or `await acp_tap.replay.client.rerun_cassette(...)`"
+        )
+    result: ClientReplayResult = trio.run(partial(rerun_cassette, cassette, argv, **options))
+    return result
+
+
+def assert_agent_matches(
+    cassette: str | os.PathLike[str], argv: Sequence[str], **options: Any
+) -> ClientReplayResult:
+    """:func:`run_agent_against`, raising :class:`AgentChangedError` with the report unless
+    the agent behaved as recorded."""
+    result = run_agent_against(cassette, argv, **options)
+    result.assert_same(os.fspath(cassette))
+    return result
+
+
+__all__: Sequence[str] = (
+    "AgentChangedError",
+    "FakeAgent",
+    "ReplayMismatchError",
+    "Run",
+    "assert_agent_matches",
+    "fake_agent_argv",
+    "run_agent_against",
+)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 import attrs
 
 from acp_tap.cassette.model import Frame, Header, Payload, Record
-from acp_tap.redaction import Redactor, RedactionRules, redact_frame
+from acp_tap.redaction import RedactionRules, Redactor, redact_frame
 from acp_tap.wire.jsonrpc import envelope
 from acp_tap.wire.pending import PendingRequests
 

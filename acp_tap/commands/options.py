@@ -24,3 +24,14 @@ def add_redaction_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-redact", action="store_true", help="turn off the default redaction rules"
     )
+
+
+def positive_number(text: str) -> float:
+    """An argparse type: a finite number greater than 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value

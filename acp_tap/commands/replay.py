@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from acp_tap.commands.options import positive_number
 from acp_tap.errors import UsageError
 
 if TYPE_CHECKING:
@@ -31,16 +32,6 @@ exit status:
   2    usage error (bad option, unreadable cassette)
   N    the recording ended with the agent exiting on its own with status N (and all matched)
 """
-
-
-def _speed(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
-    return value
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -80,7 +71,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--realtime", action="store_true", help="reproduce the recorded gaps between frames"
     )
     timing.add_argument(
-        "--speed", type=_speed, metavar="X", help="like --realtime, X times faster (0.5: slower)"
+        "--speed",
+        type=positive_number,
+        metavar="X",
+        help="like --realtime, X times faster (0.5: slower)",
     )
     parser.add_argument(
         "--stderr", action="store_true", help="replay the agent's recorded stderr lines too"
