@@ -2,6 +2,10 @@
 
 Forward first, record second: each chunk is written to the other side before a copy is
 framed, and the cassette is written by a background thread (see ``cassette.writer``).
+Pipes are read up to 1 MiB at a time, directly when data is waiting (see
+``stdio.Receiver``). If the cassette falls more than its budget behind, the stream that
+produced the backlog waits for the disk (memory stays bounded, no frame is lost); only a
+disk making no progress at all for ``STALL`` seconds makes the writer drop frames.
 """
 
 from __future__ import annotations
@@ -20,13 +24,15 @@ import attrs
 import trio
 
 from acp_tap import __version__
-from acp_tap.cassette.model import Direction, Footer, Frame, Header
-from acp_tap.cassette.recorder import Recorder
+from acp_tap.cassette.model import Direction, Footer, Header
+from acp_tap.cassette.recorder import Batch, Recorder
 from acp_tap.cassette.writer import CassetteWriter
 from acp_tap.errors import AgentStartError
 from acp_tap.redaction import RedactionRules, Redactor
+from acp_tap.stdio import Receiver, send_all, widen_pipe
 
-CHUNK = 1 << 16
+CHUNK = 1 << 20
+STALL = 2.0  # seconds without disk progress before frames are dropped instead of waited for
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _CLOSED = (trio.BrokenResourceError, trio.ClosedResourceError)
 
@@ -72,7 +78,9 @@ def exit_status(returncode: int) -> int:
 def spawn_error(argv0: str, exc: OSError) -> AgentStartError:
     """A one-line error for an agent that cannot be started (127 not found, 126 otherwise)."""
     if isinstance(exc, FileNotFoundError):
-        return AgentStartError(f"agent command not found: {argv0!r}; check PATH or give a full path", 127)
+        return AgentStartError(
+            f"agent command not found: {argv0!r}; check PATH or give a full path", 127
+        )
     return AgentStartError(f"agent command {argv0!r} cannot be executed: {exc.strerror}", 126)
 
 
@@ -129,6 +137,9 @@ async def _record(
     except OSError as exc:
         writer.discard()
         raise spawn_error(config.argv[0], exc) from None
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if isinstance(stream, trio.lowlevel.FdStream):
+            widen_pipe(stream.fileno())
     session = _Session(config, process, writer, Recorder(Redactor(config.rules)), log)
     try:
         await session.run(client_in, client_out, signals)
@@ -168,8 +179,12 @@ class _Session:
             if signals is not None:
                 nursery.start_soon(self._forward_signals, signals, nursery)
             nursery.start_soon(self._pump, client_in, proc.stdin, Direction.CLIENT_TO_AGENT, None)
-            nursery.start_soon(self._pump, proc.stdout, client_out, Direction.AGENT_TO_CLIENT, outputs_done[0])
-            nursery.start_soon(self._pump, proc.stderr, self.log, Direction.AGENT_STDERR, outputs_done[1])
+            nursery.start_soon(
+                self._pump, proc.stdout, client_out, Direction.AGENT_TO_CLIENT, outputs_done[0]
+            )
+            nursery.start_soon(
+                self._pump, proc.stderr, self.log, Direction.AGENT_STDERR, outputs_done[1]
+            )
             await proc.wait()
             with trio.move_on_after(self.config.drain):
                 for event in outputs_done:
@@ -195,7 +210,7 @@ class _Session:
         if self.writer.error and not self.reported:
             await self.say(self.writer.error)
         elif self.writer.dropped:
-            await self.say(f"{self.writer.dropped} frames were not recorded (the disk fell behind)")
+            await self.say(f"{self.writer.dropped} frames were not recorded (the disk stalled)")
         if not self.config.quiet:
             counts = ", ".join(f"{n} {d}" for d, n in footer.frames.items())
             await self.say(f"recorded {counts} frames to {self.writer.path}; agent status {status}")
@@ -203,10 +218,8 @@ class _Session:
 
     async def say(self, message: str) -> None:
         async with self.log_lock:
-            try:
+            with contextlib.suppress(*_CLOSED):
                 await self.log.send_all(f"acp-tap: {message}\n".encode())
-            except _CLOSED:
-                pass
 
     async def _pump(
         self,
@@ -218,16 +231,21 @@ class _Session:
         """Relay ``source`` to ``sink`` until EOF, recording each line; then close ``sink``."""
         sink_open = True
         lock = self.log_lock if direction is Direction.AGENT_STDERR else None
+        receiver = Receiver(source)
         while True:
             try:
-                chunk = await source.receive_some(CHUNK)
+                chunk = await receiver.receive_some(CHUNK)
             except _CLOSED:
                 chunk = b""
             if not chunk:
                 break
+            if type(chunk) is not bytes:
+                chunk = bytes(chunk)
             if sink_open:
                 sink_open = await _forward(sink, chunk, lock)
             self._record(self.recorder.feed(direction, chunk, self.now()))
+            if not self.writer.has_room():
+                await self._wait_for_disk()
         self._record(self.recorder.close(direction, self.now()))
         if self.closed_first is None and direction is not Direction.AGENT_STDERR:
             self.closed_first = "client" if direction is Direction.CLIENT_TO_AGENT else "agent"
@@ -237,13 +255,28 @@ class _Session:
         if done is not None:
             done.set()
 
-    def _record(self, frames: list[Frame]) -> None:
+    def _record(self, batch: Batch) -> None:
         writer = self.writer
-        for frame in frames:
-            writer.put(frame)
+        writer.put(batch)
         if writer.error and not self.reported:
             self.reported = True
             trio.lowlevel.spawn_system_task(self.say, writer.error)
+
+    async def _wait_for_disk(self) -> None:
+        """Hold this stream while the cassette lags more than its budget (memory stays bounded).
+
+        If the disk makes no progress for ``STALL`` seconds, give up waiting: the writer
+        drops frames beyond its budget until it catches up, and the session goes on.
+        """
+        writer = self.writer
+        progress, since = writer.written, trio.current_time()
+        while not writer.has_room() and not writer.error:
+            await trio.sleep(0.001)
+            if writer.written != progress:
+                progress, since = writer.written, trio.current_time()
+            elif trio.current_time() - since > STALL:
+                writer.stall()
+                return
 
     async def _forward_signals(self, signals: AsyncIterator[int], nursery: trio.Nursery) -> None:
         kill_scheduled = False
@@ -262,14 +295,16 @@ class _Session:
             self.process.kill()
 
 
-async def _forward(sink: trio.abc.SendStream, chunk: bytes, lock: trio.Lock | None) -> bool:
+async def _forward(
+    sink: trio.abc.SendStream, chunk: bytes | bytearray, lock: trio.Lock | None
+) -> bool:
     """Send ``chunk``; False once the sink is gone (its reader closed)."""
     try:
         if lock is None:
-            await sink.send_all(chunk)
+            await send_all(sink, chunk)
         else:
             async with lock:
-                await sink.send_all(chunk)
+                await send_all(sink, chunk)
     except _CLOSED:
         return False
     return True
@@ -278,6 +313,7 @@ async def _forward(sink: trio.abc.SendStream, chunk: bytes, lock: trio.Lock | No
 def default_cassette_name(argv0: str, *, pid: int | None = None) -> str:
     """``20261122T103105Z-kiro-cli-<pid>.ndjson``: sortable by time, unique per process."""
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-    base = "".join(c if c.isalnum() or c in "._-" else "_" for c in os.path.basename(argv0)) or "agent"
+    base = (
+        "".join(c if c.isalnum() or c in "._-" else "_" for c in os.path.basename(argv0)) or "agent"
+    )
     return f"{stamp}-{base}-{pid if pid is not None else os.getpid()}.ndjson"
-

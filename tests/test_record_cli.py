@@ -406,3 +406,37 @@ def test_redact_options_reach_text_and_stderr(cassette: Path) -> None:
     text = cassette.read_text()
     assert "k-1" not in text and "sk-abc123" not in text
     assert text.count("[REDACTED]") == 5  # key: c2a + a2c; regex: c2a + a2c + stderr
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param(b"[" * 3000 + b"]" * 3000, id="deep-short"),
+        pytest.param(b'{"a":' * 40000 + b"1" + b"}" * 40000, id="deep-long"),
+    ],
+)
+def test_deeply_nested_json_is_carried_and_the_cassette_stays_readable(
+    cassette: Path, line: bytes
+) -> None:
+    """JSON nested deeper than readers go is relayed and kept exactly, as text, readable."""
+    data = line + b"\n"
+    done = run_cli(["record", "-q", "-o", cassette, "--", *ECHO], data)
+    assert done.returncode == 0
+    assert done.stdout == data
+    frames = load(cassette).frames
+    assert [f.payload for f in frames] == [Payload.TEXT, Payload.TEXT]
+    assert wire(cassette, Direction.CLIENT_TO_AGENT) == data
+
+
+def test_request_with_an_invalid_id_is_still_redacted(cassette: Path) -> None:
+    """A session/new whose id is not a valid JSON-RPC id still has its secrets redacted."""
+    request = {
+        "jsonrpc": "2.0",
+        "id": False,
+        "method": "session/new",
+        "params": {"cwd": "/w", "mcpServers": [{"name": "x", "command": "x", "args": [], "env": [{"name": "K", "value": "s3cret"}]}]},
+    }
+    line = json.dumps(request).encode() + b"\n"
+    done = run_cli(["record", "-q", "-o", cassette, "--", *ECHO], line)
+    assert done.stdout == line
+    assert "s3cret" not in cassette.read_text()

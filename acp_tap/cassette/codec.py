@@ -7,9 +7,8 @@ decoding recovers the exact bytes that travelled (not a re-serialisation).
 from __future__ import annotations
 
 import base64
-import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import cattrs
@@ -33,9 +32,32 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def loads_strict(data: str | bytes) -> Any:
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_scan_once: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+
+
+def loads_strict(data: str | bytes | bytearray) -> Any:
     """Parse JSON the way RFC 8259 does (no NaN/Infinity)."""
-    return json.loads(data, parse_constant=_reject_constant)
+    if not isinstance(data, str):
+        data = data.decode(json.detect_encoding(data), "surrogatepass")
+    if data.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", data, 0)
+    return _DECODER.decode(data)
+
+
+def scan_json(text: str) -> Any:
+    """:func:`loads_strict` for a str, with less overhead for the usual line (no padding).
+
+    Raises ValueError for anything that is not exactly one JSON document, and
+    RecursionError for one nested too deep for the C scanner.
+    """
+    try:
+        value, end = _scan_once(text, 0)
+    except StopIteration:  # leading whitespace, or not JSON at all
+        return loads_strict(text)
+    if end != len(text):  # trailing whitespace, or more than one document
+        return loads_strict(text)
+    return value
 
 
 def dumps_compact(value: Any) -> bytes:
@@ -55,23 +77,43 @@ def encode_record(record: Header | Footer) -> bytes:
     return dumps_compact(converter.unstructure(record)) + b"\n"
 
 
+def encode_parts(
+    seq: int,
+    mid: bytes,
+    raw: bytes | bytearray,
+    payload: Payload,
+    *,
+    eol: Eol = Eol.LF,
+    redacted: Sequence[str] = (),
+) -> tuple[bytes, bytes, bytes | bytearray, bytes]:
+    """A frame's cassette line in four pieces: ``{"seq":N``, more head, payload, ``}\\n``.
+
+    ``mid`` is ``,"t":T,"dir":"D"`` (shared by the frames of one chunk). A JSON payload is
+    ``raw`` itself, so a multi-MiB message is written with ``writev`` without a copy.
+    """
+    head = mid
+    if eol is not Eol.LF:
+        head += b',"eol":"%s"' % eol.value.encode()
+    if redacted:
+        head += b',"redacted":' + dumps_compact(list(redacted))
+    if payload is Payload.JSON:
+        return (b'{"seq":%d' % seq, head + _MSG_KEY, raw, b"}\n")
+    if payload is Payload.TEXT:
+        value = dumps_compact(bytes(raw).decode("utf-8"))
+    else:
+        value = b'"' + base64.b64encode(raw) + b'"'
+    return (b'{"seq":%d' % seq, head + b',"' + payload.value.encode() + b'":', value, b"}\n")
+
+
 def encode_frame(frame: Frame) -> Sequence[bytes | bytearray | memoryview]:
     """Encode a frame as buffers whose concatenation is one cassette line.
 
     Returned as pieces so a multi-MiB message is written with ``writev`` without a copy.
     """
-    head = b'{"seq":%d,"t":%.6f,"dir":"%s"' % (frame.seq, frame.t, frame.dir.value.encode())
-    if frame.eol is not Eol.LF:
-        head += b',"eol":"%s"' % frame.eol.value.encode()
-    if frame.redacted:
-        head += b',"redacted":' + dumps_compact(list(frame.redacted))
-    if frame.payload is Payload.JSON:
-        return (head + _MSG_KEY, frame.raw, b"}\n")
-    if frame.payload is Payload.TEXT:
-        value = dumps_compact(bytes(frame.raw).decode("utf-8"))
-    else:
-        value = b'"' + base64.b64encode(frame.raw) + b'"'
-    return (head + b',"' + frame.payload.value.encode() + b'":' + value + b"}\n",)
+    mid = b',"t":%.6f,"dir":"%s"' % (frame.t, frame.dir.value.encode())
+    return encode_parts(
+        frame.seq, mid, frame.raw, frame.payload, eol=frame.eol, redacted=frame.redacted
+    )
 
 
 def encode_frame_bytes(frame: Frame) -> bytes:
@@ -81,11 +123,15 @@ def encode_frame_bytes(frame: Frame) -> bytes:
 
 def decode_line(line: bytes, path: str = "<cassette>", lineno: int = 0) -> Record:
     """Decode one cassette line (without or with its newline) into a record."""
-    body = line.rstrip(b"\r\n")
+    body = line.rstrip(b" \t\r\n")  # a hand edit may leave spaces after the closing brace
     try:
         obj = loads_strict(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CassetteFormatError(path, lineno, f"not a JSON line ({exc})") from None
+    except RecursionError:
+        raise CassetteFormatError(
+            path, lineno, "JSON nested too deeply for Python's json module to read"
+        ) from None
     if not isinstance(obj, dict):
         raise CassetteFormatError(path, lineno, "expected a JSON object")
     if "seq" in obj:
@@ -119,7 +165,8 @@ def _decode_frame(obj: dict[str, Any], body: bytes, path: str, lineno: int) -> F
     try:
         direction = Direction(str(obj.get("dir")))
         eol = Eol(obj.get("eol", "lf"))
-    except ValueError as exc:
+        t = float(t)
+    except (ValueError, OverflowError) as exc:
         raise bad(str(exc)) from None
     redacted = obj.get("redacted", [])
     if not isinstance(redacted, list) or not all(isinstance(p, str) for p in redacted):
@@ -137,8 +184,8 @@ def _decode_frame(obj: dict[str, Any], body: bytes, path: str, lineno: int) -> F
         payload = Payload.BINARY
         try:
             raw = base64.b64decode(b64, validate=True)
-        except binascii.Error as exc:
+        except ValueError as exc:  # binascii.Error, or non-ASCII characters
             raise bad(f"'b64' is not base64 ({exc})") from None
     else:
         raise bad("needs one of 'msg', 'text' or 'b64'")
-    return Frame(seq, float(t), direction, raw, payload, eol, tuple(redacted), parsed)
+    return Frame(seq, t, direction, raw, payload, eol, tuple(redacted), parsed)

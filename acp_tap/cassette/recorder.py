@@ -1,33 +1,47 @@
-"""Turn the bytes relayed on each stream into cassette frames. Pure; no I/O.
+"""Turn the bytes relayed on each stream into cassette lines. Pure; no I/O.
 
 The relay forwards a chunk first and then feeds a copy here. Lines are classified
 (JSON, text, binary), requests are tracked so a response knows which method it
-answers, and redaction rules are applied to the cassette copy only.
+answers, and redaction rules are applied to the cassette copy only. What comes out is a
+:class:`Batch` per chunk: the encoded cassette lines of the frames that chunk completed,
+ready for one ``writev``.
+
+This is the proxy's hot loop, so the common case (a JSON line that needs no redaction)
+takes a short path: one UTF-8 decode, one call of the C JSON scanner, and a frame head
+formatted from a prefix computed once per chunk. A line longer than :data:`LONG_LINE` is
+checked in place as its pieces arrive and written from those pieces, never joined or
+decoded whole (see :mod:`acp_tap.cassette.longline`); only if that check is unsure (or
+the line must be redacted) is it joined and decided the slow way.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Final
 
 import attrs
 
-from acp_tap.cassette.codec import loads_strict
-from acp_tap.cassette.model import Direction, Frame, Payload
-from acp_tap.redaction import Redactor, redact_frame
-from acp_tap.wire.framing import Line, LineSplitter
-from acp_tap.wire.jsonrpc import INVALID, Envelope, RequestId, envelope
-from acp_tap.wire.jsonscan import scan
+from acp_tap.cassette.codec import dumps_compact, encode_parts, loads_strict, scan_json
+from acp_tap.cassette.longline import Buffer, LongLine, classify_large
+from acp_tap.cassette.model import Direction, Eol, Frame, Payload
+from acp_tap.redaction import PLACEHOLDER, Redactor, redact_frame
+from acp_tap.wire.jsonrpc import INVALID, Envelope, Kind, envelope
+from acp_tap.wire.pending import PendingRequests
 
-LARGE_LINE = 1 << 20
-"""Lines longer than this are validated in place instead of decoded (memory stays one copy)."""
+LONG_LINE = 1 << 16
+"""Lines longer than this are checked in place first (fast for long strings, e.g. images)."""
 
-MAX_PENDING = 4096
-"""Unanswered requests remembered per recording; the oldest is forgotten beyond this."""
+OWN_BUFFER = 1 << 16
+"""A line at least this long is written from its own buffer (never copied into a batch)."""
 
-_OTHER = {
-    Direction.CLIENT_TO_AGENT: Direction.AGENT_TO_CLIENT,
-    Direction.AGENT_TO_CLIENT: Direction.CLIENT_TO_AGENT,
-}
+MAX_METHODS = 256
+"""Methods whose redaction decision is remembered (per direction)."""
+
+_DIR_BYTES = {d: d.value.encode() for d in Direction}
+_CR, _NL = b"\r", b"\n"
+_TAIL: Final = b"}\n"
+_WHOLLY_REDACTED: Final = dumps_compact(PLACEHOLDER)
+_OBJECT = re.compile(rb"[ \t\n]*+\{")
 
 
 @attrs.frozen
@@ -39,80 +53,36 @@ class Classified:
     envelope: Envelope = INVALID
 
 
+@attrs.frozen
+class Batch:
+    """Cassette lines for ``frames`` frames: ``buffers`` concatenated, ``size`` bytes in all."""
+
+    frames: int
+    buffers: tuple[Buffer, ...]
+    size: int
+
+
+EMPTY = Batch(0, (), 0)
+
+
 def classify(content: bytes | bytearray) -> Classified:
     """Decide how a line is stored. JSON lines with a raw CR are kept as text, byte-exact."""
-    if b"\r" not in content:
-        if len(content) > LARGE_LINE:
-            found = scan(content)
-            if found is not None:
-                return Classified(Payload.JSON, None, found)
-        else:
-            try:
-                value = loads_strict(content.decode("utf-8"))
-            except UnicodeDecodeError:
-                return Classified(Payload.BINARY)
-            except ValueError:
-                return Classified(Payload.TEXT)
-            return Classified(Payload.JSON, value, envelope(value))
-    return classify_text(content)
-
-
-def _id_key(request_id: RequestId | None) -> tuple[bool, RequestId | None]:
-    return (isinstance(request_id, str), request_id)
-
-
-@attrs.define(eq=False)
-class Recorder:
-    """Frames the three streams and numbers their lines with one shared sequence."""
-
-    redactor: Redactor | None = None
-    seq: int = 0
-    counts: dict[Direction, int] = attrs.field(factory=lambda: dict.fromkeys(Direction, 0))
-    _splitters: dict[Direction, LineSplitter] = attrs.field(
-        factory=lambda: {d: LineSplitter() for d in Direction}
-    )
-    _pending: dict[tuple[Direction, tuple[bool, RequestId | None]], str] = attrs.field(factory=dict)
-
-    def feed(self, direction: Direction, chunk: bytes, now: float) -> list[Frame]:
-        """Frames for the lines ``chunk`` completes on ``direction``."""
-        return [self._frame(direction, line, now) for line in self._splitters[direction].feed(chunk)]
-
-    def close(self, direction: Direction, now: float) -> list[Frame]:
-        """End of ``direction``: a frame for its unterminated last line, if any."""
-        line = self._splitters[direction].close()
-        return [] if line is None else [self._frame(direction, line, now)]
-
-    def _frame(self, direction: Direction, line: Line, now: float) -> Frame:
-        self.seq += 1
-        self.counts[direction] += 1
-        content = line.content
-        if direction is Direction.AGENT_STDERR:
-            kind = classify_text(content)
-        else:
-            kind = classify(content)
-        frame = Frame(self.seq, round(now, 6), direction, content, kind.payload, line.eol, (), kind.value)
-        if self.redactor is None:
-            return frame
-        if kind.payload is Payload.JSON:
-            answers = self._track(direction, kind.envelope)
-            if not self.redactor.may_apply(direction, kind.envelope.method, answers):
-                return frame  # decided on the envelope alone: a huge line is never decoded
-            return redact_frame(self.redactor, frame, answers)
-        return redact_frame(self.redactor, frame, None)
-
-    def _track(self, direction: Direction, env: Envelope) -> str | None:
-        """Remember requests; return the method a response answers, if known."""
-        if direction is Direction.AGENT_STDERR:
-            return None
-        if env.is_request and env.method is not None:
-            pending = self._pending
-            pending[(direction, _id_key(env.id))] = env.method
-            if len(pending) > MAX_PENDING:
-                del pending[next(iter(pending))]
-            return None
-        if env.is_response:
-            return self._pending.pop((_OTHER[direction], _id_key(env.id)), None)
-        return None
+    if _CR in content:
+        return classify_text(content)
+    if len(content) > LONG_LINE:
+        found = classify_large(content)
+        return classify_text(content) if found is None else Classified(Payload.JSON, None, found)
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return Classified(Payload.BINARY)
+    try:
+        value = scan_json(text)
+    except ValueError:
+        return Classified(Payload.TEXT)
+    except RecursionError:  # deeper than JSON readers go: kept exactly, as text
+        return Classified(Payload.TEXT)
+    return Classified(Payload.JSON, value, envelope(value))
 
 
 def classify_text(content: bytes | bytearray) -> Classified:
@@ -122,3 +92,246 @@ def classify_text(content: bytes | bytearray) -> Classified:
     except UnicodeDecodeError:
         return Classified(Payload.BINARY)
     return Classified(Payload.TEXT)
+
+
+def _mid(now: float, direction: Direction) -> bytes:
+    """The part of a frame's head shared by the lines of one chunk: ``,"t":T,"dir":"D"``."""
+    return b',"t":%.6f,"dir":"%s"' % (round(now, 6), _DIR_BYTES[direction])
+
+
+def _concat(first: Batch, second: Batch) -> Batch:
+    if not second.frames:
+        return first
+    return Batch(
+        first.frames + second.frames, first.buffers + second.buffers, first.size + second.size
+    )
+
+
+@attrs.define(eq=False)
+class Recorder:
+    """Frames the three streams and numbers their lines with one shared sequence."""
+
+    redactor: Redactor | None = None
+    seq: int = 0
+    counts: dict[Direction, int] = attrs.field(factory=lambda: dict.fromkeys(Direction, 0))
+    _partial: dict[Direction, list[bytes]] = attrs.field(
+        factory=lambda: {d: [] for d in Direction}
+    )  # the pieces of each stream's unterminated line, joined once it ends
+    _partial_size: dict[Direction, int] = attrs.field(factory=lambda: dict.fromkeys(Direction, 0))
+    _long: dict[Direction, LongLine | None] = attrs.field(
+        factory=lambda: dict.fromkeys(Direction)
+    )  # an unterminated line past LONG_LINE: checked as it comes, never joined
+    _pending: PendingRequests = attrs.field(factory=PendingRequests)
+    _plain: dict[Direction, dict[str | None, bool]] = attrs.field(
+        factory=lambda: {d: {} for d in Direction}
+    )  # per method: whether its notifications are stored verbatim (see _verbatim)
+
+    def feed(self, direction: Direction, chunk: bytes, now: float) -> Batch:
+        """The cassette lines for the lines ``chunk`` completes on ``direction``."""
+        long = self._long[direction]
+        if long is not None:
+            end = chunk.find(_NL)
+            long.add(chunk, 0, len(chunk) if end < 0 else end, ascii_chunk=chunk.isascii())
+            if end < 0:
+                return EMPTY
+            self._long[direction] = None
+            return _concat(
+                self._encode_long(direction, long, now), self.feed(direction, chunk[end + 1 :], now)
+            )
+        partial = self._partial[direction]
+        if _NL not in chunk:
+            if chunk:
+                partial.append(chunk)
+                self._partial_size[direction] += len(chunk)
+                self._check_long(direction)
+            return EMPTY
+        lines = chunk.split(_NL)
+        rest = lines.pop()
+        if partial:
+            partial.append(lines[0])
+            lines[0] = b"".join(partial)
+            partial.clear()
+        self._partial_size[direction] = len(rest)
+        if rest:
+            partial.append(rest)
+            self._check_long(direction)
+        return self._encode(direction, lines, now, Eol.LF)
+
+    def close(self, direction: Direction, now: float) -> Batch:
+        """End of ``direction``: the cassette line for its unterminated last line, if any."""
+        long, partial = self._long[direction], self._partial[direction]
+        self._long[direction] = None
+        pieces = long.pieces if long is not None else partial
+        if not pieces:
+            return EMPTY
+        line = b"".join(pieces)
+        partial.clear()
+        self._partial_size[direction] = 0
+        return self._encode(direction, [line], now, Eol.NONE)
+
+    def _check_long(self, direction: Direction) -> None:
+        """Once an unterminated line passes LONG_LINE, check it piece by piece from now on."""
+        if self._partial_size[direction] <= LONG_LINE or direction is Direction.AGENT_STDERR:
+            return
+        long = LongLine()
+        for piece in self._partial[direction]:
+            long.add(piece, 0, len(piece), ascii_chunk=piece.isascii())
+        self._partial[direction].clear()
+        self._partial_size[direction] = 0
+        self._long[direction] = long
+
+    def _encode_long(self, direction: Direction, long: LongLine, now: float) -> Batch:
+        """The frame of a long line: its pieces written as they are, when certainly JSON."""
+        found = long.finish()
+        if found is None:  # unsure: decide on the joined line, as for any line
+            return self._encode(direction, [b"".join(long.pieces)], now, Eol.LF)
+        seq = self.seq = self.seq + 1
+        self.counts[direction] += 1
+        mid = _mid(now, direction)
+        method, answers = self._route(direction, None, found)
+        if self.redactor is not None and self.redactor.may_apply(direction, method, answers):
+            line = b"".join(long.pieces)
+            raw, redacted = self._redact(direction, line, None, method, answers)
+            head, rest, payload, tail = encode_parts(seq, mid, raw, Payload.JSON, redacted=redacted)
+            buffers: tuple[Buffer, ...] = (head + rest, payload, tail)
+        else:
+            buffers = (b'{"seq":%d%s,"msg":' % (seq, mid), *long.pieces, _TAIL)
+        return Batch(1, buffers, sum(map(len, buffers)))
+
+    def _encode(self, direction: Direction, lines: list[bytes], now: float, eol: Eol) -> Batch:
+        """Encode ``lines`` (without terminators) as frames, sharing one timestamp."""
+        seq = self.seq
+        self.seq = seq + len(lines)
+        self.counts[direction] += len(lines)
+        mid = _mid(now, direction)
+        head = mid + b',"msg":'
+        parts: list[bytes | bytearray] = []  # small pieces, joined into one buffer
+        buffers: list[Buffer] = []
+        fast = direction is not Direction.AGENT_STDERR and eol is Eol.LF
+        for line in lines:
+            seq += 1
+            if fast and len(line) <= LONG_LINE and _CR not in line:
+                try:  # the hot path: a JSON line stored as it is
+                    value = scan_json(line.decode("utf-8"))
+                except (UnicodeDecodeError, ValueError, RecursionError):
+                    pieces = self._frame(direction, seq, mid, line, eol)
+                else:
+                    if self._verbatim(direction, value):
+                        parts += (b'{"seq":%d' % seq, head, line, _TAIL)
+                        continue
+                    raw, redacted = self._json(direction, line, value, None)
+                    pieces = encode_parts(seq, mid, raw, Payload.JSON, redacted=redacted)
+            elif eol is Eol.LF and line[-1:] == _CR:
+                pieces = self._frame(direction, seq, mid, line[:-1], Eol.CRLF)
+            else:
+                pieces = self._frame(direction, seq, mid, line, eol)
+            if len(pieces[2]) >= OWN_BUFFER:  # written from where it is, not copied
+                buffers += (b"".join([*parts, pieces[0], pieces[1]]), pieces[2])
+                parts = [pieces[3]]
+            else:
+                parts += pieces
+        if parts:
+            buffers.append(b"".join(parts))
+        return Batch(len(lines), tuple(buffers), sum(map(len, buffers)))
+
+    def _verbatim(self, direction: Direction, value: Any) -> bool:
+        """Whether a decoded line is stored as it is: a notification (or not an object) no
+        redaction rule can touch. Requests and responses (with an ``id``) say no: they are
+        tracked by :meth:`_json`. Remembered per method.
+        """
+        if type(value) is dict:
+            if "id" in value:
+                return False
+            method = value.get("method")
+            if type(method) is not str:
+                method = None
+        else:
+            method = None
+        cache = self._plain[direction]
+        plain = cache.get(method)
+        if plain is None:
+            plain = self.redactor is None or not self.redactor.may_apply(direction, method, None)
+            if len(cache) < MAX_METHODS:
+                cache[method] = plain
+        return plain
+
+    def _json(
+        self,
+        direction: Direction,
+        line: bytes | bytearray,
+        value: Any,
+        env: Envelope | None,
+    ) -> tuple[bytes | bytearray, tuple[str, ...]]:
+        """Track a JSON line's request id and redact it: (bytes to store, redacted paths).
+
+        ``value`` is the decoded line (None if it was too long to decode); ``env`` its
+        envelope, or None to work it out from ``value``.
+        """
+        if value is None and env is not None and env.kind is Kind.INVALID and env.method is None:
+            value = self._decode_if_needed(line)
+        method, answers = self._route(direction, value, env)
+        return self._redact(direction, line, value, method, answers)
+
+    def _decode_if_needed(self, line: bytes | bytearray) -> Any:
+        """Decode a line checked in place whose ``method`` is unknown, if redaction needs it.
+
+        Only an object that is not a valid JSON-RPC message and was too big to leave a
+        small skeleton gets here; its method (say ``session/new`` with ``"id": false``)
+        decides what is redacted.
+        """
+        if self.redactor is None or not self.redactor.rules.active or not _OBJECT.match(line):
+            return None
+        try:
+            return loads_strict(bytes(line))
+        except (ValueError, RecursionError):
+            return None
+
+    def _route(
+        self, direction: Direction, value: Any, env: Envelope | None
+    ) -> tuple[str | None, str | None]:
+        """Track a request or response: (its method, the method a response answers)."""
+        method: str | None = None
+        answers: str | None = None
+        if type(value) is dict:
+            found = value.get("method")  # also that of a request with an invalid id
+            method = found if type(found) is str else None
+            if env is None and "id" in value:
+                env = envelope(value)
+        if env is not None and env is not INVALID:
+            answers = self._pending.track(direction, env)
+            method = method or env.method
+        return method, answers
+
+    def _redact(
+        self,
+        direction: Direction,
+        line: bytes | bytearray,
+        value: Any,
+        method: str | None,
+        answers: str | None,
+    ) -> tuple[bytes | bytearray, tuple[str, ...]]:
+        """(bytes to store, redacted paths) for a JSON line, by :func:`redact_frame`."""
+        redactor = self.redactor
+        if redactor is None or not redactor.may_apply(direction, method, answers):
+            return line, ()
+        frame = Frame(0, 0.0, direction, line, Payload.JSON, parsed=value)
+        try:
+            redacted = redact_frame(redactor, frame, answers)
+        except RecursionError:  # too deep to decode and redact: keep none of it
+            return _WHOLLY_REDACTED, ("$",)
+        return redacted.raw, redacted.redacted
+
+    def _frame(
+        self, direction: Direction, seq: int, mid: bytes, line: bytes, eol: Eol
+    ) -> tuple[bytes, bytes, bytes | bytearray, bytes]:
+        """Any line: classify, track, redact and encode it in four pieces (see encode_parts)."""
+        stderr = direction is Direction.AGENT_STDERR
+        kind = classify_text(line) if stderr else classify(line)
+        raw: bytes | bytearray = line
+        redacted: tuple[str, ...] = ()
+        if kind.payload is Payload.JSON:
+            raw, redacted = self._json(direction, line, kind.value, kind.envelope)
+        elif kind.payload is Payload.TEXT and self.redactor is not None:
+            frame = redact_frame(self.redactor, Frame(0, 0.0, direction, line, kind.payload), None)
+            raw, redacted = frame.raw, frame.redacted
+        return encode_parts(seq, mid, raw, kind.payload, eol=eol, redacted=redacted)

@@ -1,9 +1,13 @@
 """Write a cassette from a background thread, so disk I/O never delays the relay.
 
-Each record is one ``writev`` on an ``O_APPEND`` file descriptor: nothing is buffered in
-user space, so after a crash (even SIGKILL) the file holds every record written so far,
-each complete. If the disk fails, the error is reported once and later records are
-dropped and counted; the caller's session goes on.
+Records are written with ``writev`` on an ``O_APPEND`` file descriptor, whole records
+only (all those waiting, in one call): nothing is buffered in user space, so after a
+crash (even SIGKILL) the file holds every record written so far, each complete.
+
+Memory is bounded: when more than :data:`QUEUE_BUDGET` bytes wait for the disk, the relay
+is asked to wait (:meth:`CassetteWriter.has_room`); only if the disk makes no progress
+at all (:meth:`CassetteWriter.stall`) or fails are later records dropped and counted.
+A failure is reported once; the caller's session goes on.
 """
 
 from __future__ import annotations
@@ -12,19 +16,33 @@ import collections
 import os
 import stat
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
 
-from acp_tap.cassette.codec import encode_frame, encode_record
-from acp_tap.cassette.model import Footer, Frame, Header
+from acp_tap.cassette.codec import encode_record
+from acp_tap.cassette.model import Footer, Header
+from acp_tap.cassette.recorder import Batch
 from acp_tap.errors import CassetteCreateError
 
-QUEUE_BUDGET = 16 << 20
-"""Bytes of frames allowed to wait for the disk before frames are dropped (one frame always fits)."""
+IOV_MAX = 1024
+"""Buffers per ``writev`` (the Linux limit)."""
 
-_Item = Frame | Footer | None
+_GREEDY = 256
+"""Batches taken off the queue at once, to be written together."""
+
+POLL = 0.001
+"""Seconds between looks at the queue while frames keep coming."""
+
+IDLE = 0.05
+"""Seconds without frames after which the thread sleeps until the next one."""
+
+QUEUE_BUDGET = 16 << 20
+"""Bytes of frames waiting for the disk beyond which the relay should wait (see has_room)."""
+
+_Item = Batch | Footer | None
 
 
 def create_cassette_file(path: Path, *, force: bool) -> int:
@@ -40,7 +58,8 @@ def create_cassette_file(path: Path, *, force: bool) -> int:
         ) from None
     except OSError as exc:
         raise CassetteCreateError(
-            f"cannot create cassette {path}: {exc.strerror}; check the directory and its permissions"
+            f"cannot create cassette {path}: {exc.strerror}; "
+            "check the directory and its permissions"
         ) from None
     if force and stat.S_ISREG(os.fstat(fd).st_mode):
         os.fchmod(fd, 0o600)
@@ -49,28 +68,45 @@ def create_cassette_file(path: Path, *, force: bool) -> int:
 
 def write_all(fd: int, buffers: Sequence[bytes | bytearray | memoryview]) -> None:
     """Write every byte of ``buffers`` with as few ``writev`` calls as the kernel allows."""
-    views = [memoryview(b).cast("B") for b in buffers if len(b)]
-    while views:
-        written = os.writev(fd, views)
-        while views and written >= len(views[0]):
-            written -= len(views[0])
-            views.pop(0)
-        if views and written:
-            views[0] = views[0][written:]
+    pending = [buf for buf in buffers if len(buf)]
+    first = 0
+    while first < len(pending):
+        written = os.writev(fd, pending[first : first + IOV_MAX])
+        while first < len(pending) and written >= memoryview(pending[first]).nbytes:
+            written -= memoryview(pending[first]).nbytes
+            first += 1
+        if written:
+            pending[first] = memoryview(pending[first]).cast("B")[written:]
 
 
 @attrs.define(eq=False)
 class CassetteWriter:
-    """Owns the cassette file and the thread that writes it."""
+    """Owns the cassette file and the thread that writes it.
+
+    The relay thread hands over one :class:`~acp_tap.cassette.recorder.Batch` per chunk
+    (:meth:`put`: a deque append, no encoding, usually no system call). The thread writes
+    all the batches waiting with one ``writev`` (whole cassette lines only, so the file is
+    valid whenever the process dies).
+
+    Waking a thread for every chunk costs the relay dearly (a futex call, then a fight
+    for the GIL just when the other direction's answer arrives), so the thread polls
+    every :data:`POLL` seconds while frames keep coming, and sleeps on an event (set by
+    the next :meth:`put`) once the session has been quiet for :data:`IDLE` seconds.
+    ``enqueued`` and ``written`` each have one writer, so the backlog needs no lock.
+    """
 
     path: Path
     _fd: int
     _queue: collections.deque[_Item] = attrs.field(factory=collections.deque)
-    _queued_bytes: int = 0
-    _cond: threading.Condition = attrs.field(factory=threading.Condition)
+    _wake: threading.Event = attrs.field(factory=threading.Event)
+    _sleeping: bool = False  # the thread waits on _wake (else it polls)
+    _enqueued: int = 0  # bytes queued, by the relay thread
+    _written: int = 0  # bytes taken off the queue, by the writer thread
     _thread: threading.Thread | None = None
     error: str | None = None  # set once, when a write fails
-    dropped: int = 0
+    _stalled: bool = False  # the disk stopped keeping up: drop frames beyond the budget
+    _dropped_here: int = 0  # frames the relay thread did not queue
+    _dropped_there: int = 0  # frames the writer thread could not write
 
     @classmethod
     def create(cls, path: Path, header: Header, *, force: bool) -> CassetteWriter:
@@ -86,62 +122,106 @@ class CassetteWriter:
         writer._thread.start()
         return writer
 
+    @property
+    def dropped(self) -> int:
+        """Frames not recorded: the disk failed or stalled."""
+        return self._dropped_here + self._dropped_there
+
+    @property
+    def written(self) -> int:
+        """Bytes of frames written so far (it grows while the disk makes progress)."""
+        return self._written
+
+    def has_room(self) -> bool:
+        """Whether the frames waiting for the disk fit the budget (else the caller should wait)."""
+        return self._enqueued - self._written <= QUEUE_BUDGET
+
+    def stall(self) -> None:
+        """No disk progress for too long: drop frames past the budget until the disk catches up."""
+        self._stalled = True
+
     def discard(self) -> None:
         """Close and delete a cassette that recorded nothing (the agent did not start)."""
         self.close(None)
         self.path.unlink(missing_ok=True)
 
-    def put(self, frame: Frame) -> None:
-        """Queue a frame; never blocks. Drops (and counts) it if the disk failed or lags too far."""
-        size = len(frame.raw) + 64
-        with self._cond:
-            if self.error or (self._queued_bytes and self._queued_bytes + size > QUEUE_BUDGET):
-                self.dropped += 1
-                return
-            self._queued_bytes += size
-            self._queue.append(frame)
-            self._cond.notify()
+    def put(self, batch: Batch) -> None:
+        """Queue a batch; never blocks. Drops (and counts) it if the disk failed or has stalled."""
+        if not batch.frames:
+            return
+        backlog = self._enqueued - self._written
+        if self._stalled and not backlog:
+            self._stalled = False
+        if self.error or (self._stalled and backlog + batch.size > QUEUE_BUDGET):
+            self._dropped_here += batch.frames
+            return
+        self._enqueued += batch.size
+        self._queue.append(batch)
+        if self._sleeping:
+            self._wake.set()
 
     def close(self, footer: Footer | None, timeout: float | None = None) -> bool:
         """Queue the footer, wait for the thread to write everything, close the file.
 
         Returns False if the thread did not finish within ``timeout`` (a hung disk).
         """
-        with self._cond:
-            if footer is not None:
-                self._queue.append(footer)
-            self._queue.append(None)
-            self._cond.notify()
+        if footer is not None:
+            self._queue.append(footer)
+        self._queue.append(None)
+        self._wake.set()
         assert self._thread is not None
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
     def _run(self) -> None:
         try:
-            while True:
-                with self._cond:
-                    while not self._queue:
-                        self._cond.wait()
-                    item = self._queue.popleft()
-                    if isinstance(item, Frame):
-                        self._queued_bytes -= len(item.raw) + 64
-                if item is None:
-                    return
-                if self.error is None:
-                    self._write(item)
+            while self._write_waiting():
+                pass
         finally:
             os.close(self._fd)
 
-    def _write(self, item: Frame | Footer) -> None:
+    def _write_waiting(self) -> bool:
+        """Wait for items and write them; False once the end was reached."""
+        pending, idle = self._queue, 0.0
+        while not pending:
+            if idle < IDLE:
+                time.sleep(POLL)
+                idle += POLL
+                continue
+            self._wake.clear()
+            self._sleeping = True  # put() sets _wake from now on
+            if not pending:
+                self._wake.wait()
+            self._sleeping = False
+        items = [pending.popleft() for _ in range(min(len(pending), _GREEDY))]
+        batches = [item for item in items if isinstance(item, Batch)]
+        if batches:
+            self._write(batches)
+        for item in items:  # the footer and the end come last (see close)
+            if isinstance(item, Footer) and self.error is None:
+                self._write_footer(item)
+            elif item is None:
+                return False
+        return True
+
+    def _write(self, batches: list[Batch]) -> None:
+        size = sum(batch.size for batch in batches)
         try:
-            if isinstance(item, Frame):
-                write_all(self._fd, encode_frame(item))
+            if self.error is None:
+                write_all(self._fd, [buf for batch in batches for buf in batch.buffers])
             else:
-                write_all(self._fd, [encode_record(item)])
+                self._dropped_there += sum(batch.frames for batch in batches)
         except OSError as exc:
-            with self._cond:
-                self.dropped += 1 + sum(isinstance(i, Frame) for i in self._queue)
-                self.error = (
-                    f"cannot write cassette {self.path}: {exc.strerror}; "
-                    "the session goes on, but is no longer recorded"
-                )
+            self._dropped_there += sum(batch.frames for batch in batches)
+            self.error = (
+                f"cannot write cassette {self.path}: {exc.strerror}; "
+                "the session goes on, but is no longer recorded"
+            )
+        finally:
+            self._written += size
+
+    def _write_footer(self, footer: Footer) -> None:
+        try:
+            write_all(self._fd, [encode_record(footer)])
+        except OSError as exc:
+            self.error = f"cannot write cassette {self.path}: {exc.strerror}"

@@ -40,7 +40,7 @@ class PendingRequests:
             if len(methods) > self.limit:
                 del methods[next(iter(methods))]
             return None
-        if env.is_response:
+        if env.is_response and env.id is not None:
             return self._methods.pop((_OTHER[direction], isinstance(env.id, str), env.id), None)
         return None
 

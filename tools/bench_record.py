@@ -1,0 +1,668 @@
+"""Benchmark ``acp-tap record`` against a direct pipe and socat relaying the same echo agent.
+
+Usage: python tools/bench_record.py [--quick] [--agent cat|python] [--repeat N]
+                                   [--only small,big,latency,rss] [--cassette-dir DIR]
+
+Three setups relay one echo agent (the client's bytes come straight back):
+
+- ``direct``: the client talks to the agent's own pipes (the ceiling);
+- ``socat``: ``socat -b 8192 - EXEC:AGENT`` (8192 is socat's default block size; its EXEC
+  talks to the agent over a socketpair); ``socat-64k`` is the same with ``-b 65536``;
+- ``acp-tap``: ``python -m acp_tap record -q -o CASSETTE -- AGENT``.
+
+The agent is ``cat`` by default (coreutils: one read/write loop with a 128 KiB buffer, so
+the echo costs the least CPU and every setup pays it alike); ``--agent python`` uses a
+six-line ``os.read``/``os.write`` loop instead. Scenarios, each in a fresh process:
+
+- ``small``: realistic ACP lines (session/update chunks and tool calls, 150-400 bytes),
+  written by one thread in 1 MiB ``os.write`` calls while another reads them back;
+- ``big``: session/prompt lines of 4 MiB (a base64 image), the same way;
+- ``latency``: ping-pong of one small line; the added time is the setup's minus direct's;
+- ``rss``: acp-tap records a 1 GiB session (each way) of mixed lines while its VmRSS and
+  VmHWM are sampled from /proc.
+
+Every run checks the echoed bytes against what was sent, and every acp-tap cassette is
+read back: frame counts, the CRC-32 of each direction's bytes, no text/b64 frames, no
+drops. Runs of a scenario are interleaved across setups and the median is reported, so
+ratios compare figures measured in the same run under the same load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import attrs
+
+MB = 1e6
+READ = 1 << 20
+WRITE = 1 << 20
+TIMEOUT = 600.0
+PYTHON_ECHO = "import os\nwhile chunk := os.read(0, 65536):\n    os.write(1, chunk)\n"
+SESSION = "sess_5c2f0e6a-3b1d-4d8e-9a47-0f6b2c1d7e93"
+PROSE = (
+    "the agent reads src/parser.py and finds that tokenize() drops the last line when "
+    "the file has no trailing newline; I will add a test, fix the loop and run pytest "
+    "again. Done: 42 passed in 0.8s. Résumé of changes: “quoted” text, tabs\tand\nnewlines"
+)
+WORDS = PROSE.split(" ")
+
+
+@attrs.frozen
+class Setup:
+    """One way of putting the agent behind the client."""
+
+    name: str
+    argv: tuple[str, ...]
+    records: bool = False
+
+
+@attrs.frozen
+class Stream:
+    """What the client sends: ``block`` repeated ``reps`` times, ``lines`` lines per block."""
+
+    block: bytes
+    reps: int
+    lines: int
+
+    @property
+    def size(self) -> int:
+        """Bytes sent (and so echoed back)."""
+        return len(self.block) * self.reps
+
+    @property
+    def count(self) -> int:
+        """Lines sent."""
+        return self.lines * self.reps
+
+
+@attrs.frozen
+class Run:
+    """One throughput run: seconds to the last echoed byte, and to the process's exit."""
+
+    relay: float
+    exited: float
+    cpu: float  # CPU seconds the relay process (not its agent) used while relaying
+    rss: tuple[tuple[float, int], ...] = ()  # (fraction echoed, VmRSS bytes)
+    hwm: int = 0
+    idle: int = 0  # VmRSS before the first byte
+
+
+# -- payloads ------------------------------------------------------------------------
+
+
+def dumps(value: object) -> bytes:
+    """Compact JSON as agents write it."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def text(rng: random.Random, low: int, high: int) -> str:
+    """Prose of ``low``..``high`` characters."""
+    target, words, size = rng.randint(low, high), [], 0
+    while size < target:
+        words.append(rng.choice(WORDS))
+        size += len(words[-1]) + 1
+    return " ".join(words)[:target]
+
+
+def update_line(rng: random.Random, index: int) -> bytes:
+    """A session/update notification like those an agent streams during a prompt."""
+    roll = rng.random()
+    if roll < 0.85:
+        kind = "agent_message_chunk" if roll < 0.7 else "agent_thought_chunk"
+        update: dict[str, object] = {
+            "sessionUpdate": kind,
+            "content": {"type": "text", "text": text(rng, 4, 240)},
+        }
+    else:
+        update = {
+            "sessionUpdate": "tool_call_update",
+            "toolCallId": f"call_{index:08d}",
+            "status": "in_progress",
+            "content": [
+                {"type": "content", "content": {"type": "text", "text": text(rng, 0, 120)}}
+            ],
+        }
+    params = {"sessionId": SESSION, "update": update}
+    return dumps({"jsonrpc": "2.0", "method": "session/update", "params": params}) + b"\n"
+
+
+def prompt_line(rng: random.Random, request_id: int, size: int) -> bytes:
+    """A session/prompt request of about ``size`` bytes, mostly one base64 image."""
+    head = dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": request_id,
+            "method": "session/prompt",
+            "params": {
+                "sessionId": SESSION,
+                "prompt": [
+                    {"type": "text", "text": "What is in this picture?"},
+                    {"type": "image", "mimeType": "image/png", "data": ""},
+                ],
+            },
+        }
+    )
+    cut = head.index(b'"data":""') + len(b'"data":"')
+    image = base64.b64encode(rng.randbytes(max(0, size - len(head) - 1) * 3 // 4))
+    return head[:cut] + image + head[cut:] + b"\n"
+
+
+def small_stream(count: int) -> Stream:
+    """``count`` session/update lines."""
+    rng = random.Random(1)
+    return Stream(b"".join(update_line(rng, i) for i in range(count)), 1, count)
+
+
+def big_stream(count: int, size: int) -> Stream:
+    """``count`` session/prompt lines of ``size`` bytes (distinct ids and images)."""
+    rng = random.Random(2)
+    image = prompt_line(rng, 0, size)
+    lines = [image.replace(b'"id":0,', b'"id":%d,' % (i + 1), 1) for i in range(count)]
+    return Stream(b"".join(lines), 1, count)
+
+
+def session_stream(total: int) -> Stream:
+    """About ``total`` bytes of a session: mostly updates, a prompt of 1-4 MiB every ~3 MiB."""
+    rng = random.Random(3)
+    lines: list[bytes] = []
+    size, request_id = 0, 0
+    block = 64 << 20
+    while size < block:
+        if rng.random() < 1 / 12000:
+            request_id += 1
+            line = prompt_line(rng, request_id, rng.choice((1, 2, 4)) << 20)
+            answer = {"jsonrpc": "2.0", "id": request_id, "result": {"stopReason": "end_turn"}}
+            line += dumps(answer) + b"\n"
+        else:
+            line = update_line(rng, len(lines))
+        lines.append(line)
+        size += len(line)
+    data = b"".join(lines)
+    return Stream(data, max(1, round(total / len(data))), data.count(b"\n"))
+
+
+def ping_line() -> bytes:
+    """The one small line of the latency test."""
+    return update_line(random.Random(4), 0)
+
+
+# -- running a setup -----------------------------------------------------------------
+
+
+def start(setup: Setup) -> subprocess.Popen[bytes]:
+    """Start the setup and wait until it echoes a first line (so start-up is not timed)."""
+    proc = subprocess.Popen(setup.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    ready = b'{"jsonrpc":"2.0","method":"bench/ready"}\n'
+    os.write(proc.stdin.fileno(), ready)
+    got = b""
+    while len(got) < len(ready):
+        chunk = os.read(proc.stdout.fileno(), READ)
+        if not chunk:
+            raise RuntimeError(f"{setup.name}: ended before echoing its first line")
+        got += chunk
+    if got != ready:
+        raise RuntimeError(f"{setup.name}: echoed {got[:80]!r} instead of the first line")
+    return proc
+
+
+def finish(setup: Setup, proc: subprocess.Popen[bytes]) -> None:
+    """Close the client's ends and wait for a clean exit."""
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.close()
+    rest = proc.stdout.read()
+    proc.stdout.close()
+    code = proc.wait(TIMEOUT)
+    if rest or code != 0:
+        raise RuntimeError(f"{setup.name}: exit status {code}, {len(rest)} unexpected bytes")
+
+
+def _send(fd: int, stream: Stream) -> None:
+    view = memoryview(stream.block)
+    for _ in range(stream.reps):
+        at = 0
+        while at < len(view):
+            at += os.write(fd, view[at : at + WRITE])
+    os.close(fd)
+
+
+def _status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM of ``pid`` in bytes (empty once it has exited)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            fields = dict(line.split(b":", 1) for line in f.read().splitlines())
+    except (OSError, ValueError):
+        return {}
+    return {
+        key: int(fields[key.encode()].split()[0]) * 1024
+        for key in ("VmRSS", "VmHWM")
+        if key.encode() in fields
+    }
+
+
+def _cpu(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` so far."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        fields = f.read().rsplit(b")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def throughput(setup: Setup, stream: Stream, *, sample_rss: bool = False) -> Run:
+    """Send ``stream`` from one thread, read it back in this one, checking every byte."""
+    proc = start(setup)
+    assert proc.stdin is not None and proc.stdout is not None
+    watchdog = threading.Timer(TIMEOUT, proc.kill)
+    watchdog.start()
+    progress = [0]
+    samples: list[tuple[float, int]] = []
+    hwm = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.02):
+            status = _status(proc.pid)
+            if "VmRSS" in status:
+                samples.append((progress[0] / stream.size, status["VmRSS"]))
+                hwm[0] = max(hwm[0], status["VmHWM"])
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    if sample_rss:
+        sampler.start()
+    in_fd, out_fd = os.dup(proc.stdin.fileno()), proc.stdout.fileno()
+    proc.stdin.close()
+    idle = _status(proc.pid).get("VmRSS", 0)
+    cpu = _cpu(proc.pid)
+    began = time.perf_counter()
+    sender = threading.Thread(target=_send, args=(in_fd, stream), daemon=True)
+    sender.start()
+    block, pos, received = stream.block, 0, 0
+    while received < stream.size:
+        chunk = os.read(out_fd, READ)
+        if not chunk:
+            raise RuntimeError(
+                f"{setup.name}: output ended after {received} of {stream.size} bytes"
+            )
+        n = len(chunk)
+        end = min(pos + n, len(block))
+        if block[pos:end] != chunk[: end - pos] or (
+            pos + n > len(block) and block[: pos + n - len(block)] != chunk[end - pos :]
+        ):
+            raise RuntimeError(f"{setup.name}: echoed bytes differ near byte {received}")
+        pos = (pos + n) % len(block)
+        received += n
+        progress[0] = received
+    relay = time.perf_counter() - began
+    cpu = _cpu(proc.pid) - cpu
+    sender.join()
+    status = _status(proc.pid) if sample_rss else {}
+    hwm[0] = max(hwm[0], status.get("VmHWM", 0))
+    finish(setup, proc)
+    exited = time.perf_counter() - began
+    done.set()
+    watchdog.cancel()
+    return Run(relay, exited, cpu, tuple(samples), hwm[0], idle)
+
+
+def ping_pong(proc: subprocess.Popen[bytes], line: bytes, count: int) -> list[float]:
+    """Round-trip seconds of ``line``, ``count`` times in a row."""
+    assert proc.stdin is not None and proc.stdout is not None
+    in_fd, out_fd, times = proc.stdin.fileno(), proc.stdout.fileno(), []
+    for _ in range(count):
+        began = time.perf_counter()
+        os.write(in_fd, line)
+        got = 0
+        while got < len(line):
+            got += len(os.read(out_fd, READ))
+        times.append(time.perf_counter() - began)
+    return times
+
+
+def latency(runs: list[Setup], iterations: int, rounds: int) -> dict[str, list[float]]:
+    """Round-trip seconds per setup: all started at once, measured in interleaved rounds.
+
+    Each round gives every setup ``iterations // rounds`` round trips, in a rotating
+    order, so a burst of load elsewhere on the machine hits all setups alike. A first
+    round warms up and is not counted.
+    """
+    line, per = ping_line(), max(1, iterations // rounds)
+    procs = [start(setup) for setup in runs]
+    times: dict[str, list[float]] = {setup.name: [] for setup in runs}
+    for turn in range(rounds + 1):
+        for k in range(len(runs)):
+            at = (turn + k) % len(runs)
+            measured = ping_pong(procs[at], line, per)
+            if turn:
+                times[runs[at].name] += measured
+    for setup, proc in zip(runs, procs, strict=True):
+        finish(setup, proc)
+    return times
+
+
+# -- checking cassettes --------------------------------------------------------------
+
+
+def expected_crc(stream: Stream) -> int:
+    """CRC-32 of the ready line and then everything ``stream`` sends."""
+    crc = zlib.crc32(b'{"jsonrpc":"2.0","method":"bench/ready"}\n')
+    for _ in range(stream.reps):
+        crc = zlib.crc32(stream.block, crc)
+    return crc
+
+
+def check_cassette(path: Path, stream: Stream) -> list[str]:
+    """What is wrong with the cassette: it must hold every line both ways as JSON, byte-exact."""
+    crc = {b"c2a": 0, b"a2c": 0, b"err": 0}
+    count = {b"c2a": 0, b"a2c": 0, b"err": 0}
+    footer: dict[str, object] = {}
+    problems: list[str] = []
+    seq = 0
+    with path.open("rb") as f:
+        if not f.readline().startswith(b'{"type":"header"'):
+            return [f"{path}: no header"]
+        for line in f:
+            if line.startswith(b'{"type":"footer"'):
+                footer = json.loads(line)
+                continue
+            seq += 1
+            at = line.find(b',"msg":')
+            head = line[:at]
+            if at < 0 or not line.endswith(b"}\n") or not head.startswith(b'{"seq":'):
+                problems.append(f"line {seq + 1} is not a JSON frame: {line[:100]!r}")
+                continue
+            if not head.startswith(b'{"seq":%d,' % seq) and len(problems) < 3:
+                problems.append(f"line {seq + 1} is not frame {seq}: {head!r}")
+            direction = head[head.index(b'"dir":"') + 7 :][:3]
+            eol = b"\n" if b'"eol"' not in head else b"\r\n" if b'"crlf"' in head else b""
+            crc[direction] = zlib.crc32(
+                eol, zlib.crc32(memoryview(line)[at + 7 : -2], crc[direction])
+            )
+            count[direction] += 1
+    want = expected_crc(stream)
+    frames = {"c2a": stream.count + 1, "a2c": stream.count + 1, "err": 0}
+    if footer.get("frames") != frames or footer.get("dropped") != 0:
+        problems.insert(0, f"footer frames={footer.get('frames')} dropped={footer.get('dropped')}")
+    if [count[d.encode()] for d in frames] != list(frames.values()):
+        problems.append(f"frame lines {count} (want {frames})")
+    if crc[b"c2a"] != want or crc[b"a2c"] != want:
+        problems.append("recorded bytes differ from the relayed bytes (CRC-32)")
+    return problems[:4]
+
+
+# -- the benchmark -------------------------------------------------------------------
+
+
+def filesystem(path: Path) -> str:
+    """The mount point and type of the file system holding ``path``."""
+    best = ("?", "?")
+    with open("/proc/mounts") as f:
+        for line in f:
+            _, mount, kind, *_ = line.split()
+            if str(path.resolve()).startswith(mount) and len(mount) >= len(best[0].rstrip("/")):
+                best = (mount, kind)
+    return f"{best[0]} ({best[1]})"
+
+
+def setups(agent: tuple[str, ...], cassette: Path) -> list[Setup]:
+    """direct, socat (default and 64 KiB blocks) and acp-tap around ``agent``."""
+    if any(c in word for word in agent for c in " \t\"'\\:,!()[]{}"):
+        raise SystemExit(f"agent {agent} has characters socat's EXEC address would interpret")
+    exec_address = "EXEC:" + " ".join(agent)
+    return [
+        Setup("direct", agent),
+        Setup("socat", ("socat", "-b", "8192", "-", exec_address)),
+        Setup("socat-64k", ("socat", "-b", "65536", "-", exec_address)),
+        Setup(
+            "acp-tap",
+            (
+                sys.executable,
+                "-m",
+                "acp_tap",
+                "record",
+                "-q",
+                "--force",
+                "-o",
+                str(cassette),
+                "--",
+                *agent,
+            ),
+            records=True,
+        ),
+    ]
+
+
+def measured(runs: list[Setup], repeat: int, fn: Callable[[Setup], float]) -> dict[str, float]:
+    """Median of ``fn`` per setup over ``repeat`` rounds, each round in a rotated order."""
+    results: dict[str, list[float]] = {s.name: [] for s in runs}
+    for turn in range(repeat):
+        for k in range(len(runs)):
+            setup = runs[(turn + k) % len(runs)]
+            results[setup.name].append(fn(setup))
+    return {s.name: statistics.median(results[s.name]) for s in runs}
+
+
+def stream_scenario(
+    title: str, runs: list[Setup], stream: Stream, repeat: int, cassette: Path
+) -> None:
+    """Throughput of each setup on ``stream``, checked, with ratios against socat."""
+
+    def one(setup: Setup) -> float:
+        run = throughput(setup, stream)
+        cpu[setup.name].append(run.cpu / run.relay)
+        if setup.records:
+            BROKEN.setdefault(title, []).extend(check_cassette(cassette, stream))
+            cassette.unlink()
+            exits[setup.name].append(run.exited)
+        return run.relay
+
+    exits: dict[str, list[float]] = {s.name: [] for s in runs}
+    cpu: dict[str, list[float]] = {s.name: [] for s in runs}
+    seconds = measured(runs, repeat, one)
+    print(
+        f"\n{title}: {stream.count} lines, {stream.size / MB:.1f} MB each way, median of {repeat}"
+    )
+    print(
+        f"  {'setup':<10} {'MB/s':>9} {'lines/s':>11} {'vs socat':>9} {'vs socat-64k':>13}"
+        f" {'relay CPU':>10}"
+    )
+    for name, secs in seconds.items():
+        ratio = seconds["socat"] / secs
+        ratio64 = seconds["socat-64k"] / secs
+        print(
+            f"  {name:<10} {stream.size / MB / secs:9.1f} {stream.count / secs:11.0f}"
+            f" {ratio:8.2f}x {ratio64:12.2f}x {statistics.median(cpu[name]):9.0%}"
+        )
+    for name, values in exits.items():
+        if values:
+            tail = statistics.median(values) - seconds[name]
+            print(f"  ({name} exited {tail * 1000:.0f} ms after the last echoed byte)")
+    print("  (relay CPU: CPU time of socat / acp-tap / cat per second of the run)")
+    report_cassette(title)
+    if title == "small":
+        ceiling(stream, seconds["socat"])
+    RATIOS[title] = seconds["socat"] / seconds["acp-tap"]
+
+
+def ceiling(stream: Stream, socat_seconds: float) -> None:
+    """What Python can do on these lines with no I/O at all, against what socat relays.
+
+    The proxy records each line twice (client->agent, then the echo agent->client), so
+    its line rate is at most half the recorder's; deciding that a line is JSON (a UTF-8
+    decode and the C scanner, nothing else) bounds the recorder.
+    """
+    from acp_tap.cassette.codec import scan_json
+    from acp_tap.cassette.model import Direction
+    from acp_tap.cassette.recorder import Recorder
+    from acp_tap.redaction import RedactionRules, Redactor
+
+    data = stream.block
+    chunks = [data[at : at + READ] for at in range(0, len(data), READ)]
+    lines = data.split(b"\n")[:-1]
+    began = time.perf_counter()
+    for line in lines:
+        scan_json(line.decode("utf-8"))
+    decode = time.perf_counter() - began
+    recorder = Recorder(Redactor(RedactionRules()))
+    began = time.perf_counter()
+    for chunk in chunks:
+        recorder.feed(Direction.CLIENT_TO_AGENT, chunk, 0.0)
+    record = time.perf_counter() - began
+    socat = stream.count / socat_seconds
+    print("  ceiling without I/O, in this process, lines/s (and vs socat's lines/s):")
+    for label, secs in (("decode only", decode), ("Recorder.feed", record)):
+        rate = len(lines) / secs
+        print(
+            f"    {label:<14} {rate:10.0f} per direction, {rate / 2:10.0f} both ways"
+            f" ({rate / 2 / socat:.2f}x socat)"
+        )
+
+
+def latency_scenario(runs: list[Setup], iterations: int, cassette: Path) -> None:
+    """Round-trip time of each setup, and what it adds over direct pipes."""
+    rounds = 20
+    times = {name: sorted(values) for name, values in latency(runs, iterations, rounds).items()}
+    sent = Stream(ping_line(), (rounds + 1) * max(1, iterations // rounds), 1)
+    BROKEN.setdefault("latency", []).extend(check_cassette(cassette, sent))
+    cassette.unlink()
+
+    def pct(values: list[float], q: float) -> float:
+        return values[min(len(values) - 1, int(q * len(values)))] * 1e6
+
+    base50, base99 = pct(times["direct"], 0.5), pct(times["direct"], 0.99)
+    added_socat = pct(times["socat"], 0.5) - base50
+    print(
+        f"\nlatency: ping-pong of one {len(ping_line())}-byte line, {iterations} round trips "
+        f"per setup in {rounds} interleaved rounds"
+    )
+    print(
+        f"  {'setup':<10} {'p50 us':>8} {'p99 us':>8} {'+p50 us':>8} {'+p99 us':>8}"
+        f" {'+p50 vs socat':>14}"
+    )
+    for name, values in times.items():
+        p50, p99 = pct(values, 0.5), pct(values, 0.99)
+        ratio = (p50 - base50) / added_socat if added_socat > 0 else float("nan")
+        print(
+            f"  {name:<10} {p50:8.1f} {p99:8.1f} {p50 - base50:8.1f} {p99 - base99:8.1f}"
+            f" {ratio:13.2f}x"
+        )
+    report_cassette("latency")
+    RATIOS["latency"] = (pct(times["acp-tap"], 0.5) - base50) / added_socat
+
+
+def rss_scenario(setup: Setup, stream: Stream, cassette: Path) -> None:
+    """acp-tap's memory while recording ``stream``."""
+    run = throughput(setup, stream, sample_rss=True)
+    BROKEN.setdefault("rss", []).extend(check_cassette(cassette, stream))
+    size = cassette.stat().st_size
+    cassette.unlink()
+    print(
+        f"\nrss: acp-tap recording {stream.size / 2**30:.2f} GiB each way ({stream.count} lines, "
+        f"cassette {size / 2**30:.2f} GiB) at {stream.size / MB / run.relay:.0f} MB/s"
+    )
+    marks = []
+    for tenth in range(1, 11):
+        after = [rss for frac, rss in run.rss if frac >= tenth / 10 - 1e-9]
+        before = [rss for frac, rss in run.rss if frac < tenth / 10]
+        rss = after[0] if after else before[-1] if before else 0
+        marks.append(f"{tenth * 10}%:{rss / 2**20:.1f}")
+    peak = max((rss for _, rss in run.rss), default=0)
+    print(f"  VmRSS MiB before the first byte: {run.idle / 2**20:.1f}")
+    print("  VmRSS MiB at " + " ".join(marks))
+    print(
+        f"  max VmRSS {peak / 2**20:.1f} MiB, VmHWM {run.hwm / 2**20:.1f} MiB"
+        f" ({len(run.rss)} samples, every 20 ms)"
+    )
+    report_cassette("rss")
+    RATIOS["rss"] = max(peak, run.hwm) / 2**20
+
+
+RATIOS: dict[str, float] = {}
+BROKEN: dict[str, list[str]] = {}
+
+
+def report_cassette(scenario: str) -> None:
+    """Say whether the cassettes of ``scenario`` were complete and byte-exact."""
+    problems = BROKEN.get(scenario)
+    if problems:
+        print("  acp-tap cassette BROKEN: " + "; ".join(problems[:4]))
+    else:
+        print("  acp-tap cassettes checked: every line both ways, byte-exact, none dropped")
+
+
+def verdicts() -> Iterator[str]:
+    """One line per target of issue 2."""
+    targets = (
+        ("small", ">=", 1.0, "small-line throughput vs socat"),
+        ("big", ">=", 0.8, "4 MiB-line throughput vs socat"),
+        ("latency", "<=", 3.0, "added p50 latency vs socat's"),
+        ("rss", "<", 64.0, "peak RSS MiB recording the session"),
+    )
+    for key, op, goal, label in targets:
+        if key in RATIOS:
+            value = RATIOS[key]
+            ok = value >= goal if op == ">=" else value <= goal if op == "<=" else value < goal
+            broken = " but the cassette was BROKEN" if BROKEN.get(key) else ""
+            verdict = "PASS" if ok and not broken else "FAIL"
+            yield f"  {verdict}  {label}: {value:.2f} (target {op} {goal}){broken}"
+
+
+def main() -> None:
+    """Parse options, run the scenarios, print the tables and the verdicts."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="a ~30 s run (smaller session, 1 round)"
+    )
+    parser.add_argument("--agent", choices=("cat", "python"), default="cat")
+    parser.add_argument(
+        "--repeat", type=int, help="rounds per throughput scenario (default 3, quick 1)"
+    )
+    parser.add_argument("--only", default="small,big,latency,rss", help="comma-separated scenarios")
+    parser.add_argument(
+        "--cassette-dir",
+        type=Path,
+        help="where acp-tap writes its cassettes (default: the system's temporary directory)",
+    )
+    args = parser.parse_args()
+    repeat = args.repeat or (1 if args.quick else 3)
+    only = set(args.only.split(","))
+    with tempfile.TemporaryDirectory(prefix="bench-record-") as tmp:
+        agent: tuple[str, ...] = ("cat",)
+        if args.agent == "python":
+            script = Path(tmp, "echo.py")
+            script.write_text(PYTHON_ECHO)
+            agent = (sys.executable, str(script))
+        cassette = Path(args.cassette_dir or tmp, f"bench-record-{os.getpid()}.ndjson")
+        runs = setups(agent, cassette)
+        print(
+            f"agent: {' '.join(agent)}; python {sys.version.split()[0]}; {os.cpu_count()} CPUs; "
+            f"load average {os.getloadavg()[0]:.2f}; cassettes on {filesystem(cassette.parent)}"
+        )
+        for setup in runs:
+            print(f"  {setup.name:<10} {' '.join(setup.argv)}")
+        if "small" in only:
+            stream_scenario("small", runs, small_stream(200_000), repeat, cassette)
+        if "big" in only:
+            stream_scenario("big", runs, big_stream(100, 4 << 20), repeat, cassette)
+        if "latency" in only:
+            latency_scenario(runs, 2000 if args.quick else 5000, cassette)
+        if "rss" in only:
+            rss_scenario(runs[-1], session_stream((256 if args.quick else 1024) << 20), cassette)
+    print("\ntargets (issue 2):")
+    for line in verdicts():
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
