@@ -206,7 +206,9 @@ def test_parallel_runs_under_xdist(project: pytest.Pytester) -> None:
     result.assert_outcomes(passed=6)
 
 
-def test_record_mode_new_rerecords_a_cassette_that_no_longer_matches(project: pytest.Pytester) -> None:
+def test_record_mode_new_rerecords_a_cassette_that_no_longer_matches(
+    project: pytest.Pytester,
+) -> None:
     """--acp-record-mode=new re-records a cassette whose replay failed, and the test passes."""
     project.makepyfile(
         test_client="""

@@ -434,7 +434,12 @@ def test_request_with_an_invalid_id_is_still_redacted(cassette: Path) -> None:
         "jsonrpc": "2.0",
         "id": False,
         "method": "session/new",
-        "params": {"cwd": "/w", "mcpServers": [{"name": "x", "command": "x", "args": [], "env": [{"name": "K", "value": "s3cret"}]}]},
+        "params": {
+            "cwd": "/w",
+            "mcpServers": [
+                {"name": "x", "command": "x", "args": [], "env": [{"name": "K", "value": "s3cret"}]}
+            ],
+        },
     }
     line = json.dumps(request).encode() + b"\n"
     done = run_cli(["record", "-q", "-o", cassette, "--", *ECHO], line)
