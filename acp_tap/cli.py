@@ -15,7 +15,7 @@ EXIT_CODES = """\
 exit status:
   0        success (record: the agent exited 0)
   1        check/diff/replay found a difference or an error in the traffic
-  2        usage error
+  2        usage error, or a cassette that cannot be read
   73       the cassette file cannot be created (exists without --force, no permission, ...)
   126      the agent command is not executable
   127      the agent command was not found

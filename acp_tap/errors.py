@@ -39,6 +39,8 @@ class CassetteCreateError(CassetteError, OSError):
 class CassetteFormatError(CassetteError, ValueError):
     """A cassette line is not in the acp-tap cassette format."""
 
+    exit_code = 2  # like a missing file: the input cannot be used
+
     def __init__(self, path: str, line: int, reason: str) -> None:
         self.path = path
         self.line = line

@@ -103,6 +103,6 @@ def test_redact_reports_a_broken_cassette_with_its_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.ndjson"
     bad.write_text('{"type":"header"}\nnot json\n')
     done = run_cli(["redact", "--in-place", bad])
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert f"{bad}:".encode() in done.stderr
     assert bad.read_text() == '{"type":"header"}\nnot json\n'

@@ -216,7 +216,7 @@ def test_cli_reports_a_cut_short_last_line_and_a_bad_file(tmp_path: Path) -> Non
     bad = tmp_path / "bad.ndjson"
     bad.write_bytes(b"".join(cassette_lines(prelude())[:3]) + b"garbage\n")
     failed = run_cli(["show", bad])
-    assert failed.returncode == 1
+    assert failed.returncode == 2
     assert b"bad.ndjson:4: not a JSON line" in failed.stderr
 
 

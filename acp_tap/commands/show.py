@@ -19,6 +19,8 @@ when piped. Reads the cassette as a stream, in constant memory.
 """
 
 EPILOG = """\
+exit status: 0 shown; 2 the cassette cannot be read (what precedes a malformed line is shown)
+
 examples:
   acp-tap show session.ndjson
   acp-tap show --dir c2a --method 'session/*' session.ndjson
@@ -96,5 +98,5 @@ def run(args: argparse.Namespace) -> int:
         )
     if reading.bad is not None:
         print(f"acp-tap show: {reading.bad}", file=sys.stderr)
-        return 1
+        return 2
     return 0
