@@ -46,6 +46,8 @@ from pathlib import Path
 
 import attrs
 
+from acp_tap.demo_client import record_argv
+
 MB = 1e6
 READ = 1 << 20
 WRITE = 1 << 20
@@ -424,22 +426,7 @@ def setups(agent: tuple[str, ...], cassette: Path) -> list[Setup]:
         Setup("direct", agent),
         Setup("socat", ("socat", "-b", "8192", "-", exec_address)),
         Setup("socat-64k", ("socat", "-b", "65536", "-", exec_address)),
-        Setup(
-            "acp-tap",
-            (
-                sys.executable,
-                "-m",
-                "acp_tap",
-                "record",
-                "-q",
-                "--force",
-                "-o",
-                str(cassette),
-                "--",
-                *agent,
-            ),
-            records=True,
-        ),
+        Setup("acp-tap", tuple(record_argv(cassette, agent)), records=True),
     ]
 
 
