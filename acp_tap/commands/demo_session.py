@@ -24,6 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "demo",
         help="record a scripted session with the bundled demo agent and show it",
         description=DESCRIPTION,
+        epilog="exit status: 0, or the recorded agent's status if the demo session failed",
     )
     parser.add_argument(
         "-o",

@@ -18,12 +18,21 @@ with --in-place (atomically, mode 0600).
 """
 
 
+EPILOG = """\
+exit status:
+  0   redacted
+  2   usage error, or the cassette cannot be read (nothing is replaced)
+  73  the output file cannot be created (exists without --force, no permission, ...)
+"""
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``redact``."""
     parser = subparsers.add_parser(
         "redact",
         help="apply redaction rules to an existing cassette",
         description=DESCRIPTION,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("cassette", type=Path, metavar="CASSETTE")
