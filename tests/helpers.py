@@ -37,3 +37,13 @@ def run_cli(
         env=env,
         check=False,
     )
+
+
+ECHO = python_agent(
+    """
+    import os
+    while chunk := os.read(0, 65536):
+        os.write(1, chunk)
+    """
+)
+"""An agent that writes back every byte it reads: both directions carry the same stream."""

@@ -14,15 +14,7 @@ import pytest
 
 from acp_tap.cassette.model import Direction, Eol, Payload
 from acp_tap.cassette.reader import load
-from tests.helpers import ACP_TAP, PYTHON, TIMEOUT, python_agent, run_cli
-
-ECHO = python_agent(
-    """
-    import os
-    while chunk := os.read(0, 65536):
-        os.write(1, chunk)
-    """
-)
+from tests.helpers import ACP_TAP, ECHO, PYTHON, TIMEOUT, python_agent, run_cli
 
 
 def wire(path: Path, direction: Direction) -> bytes:

@@ -11,15 +11,7 @@ from hypothesis import strategies as st
 
 from acp_tap.cassette.model import Direction, Payload
 from acp_tap.cassette.reader import load
-from tests.helpers import ACP_TAP, TIMEOUT, python_agent
-
-ECHO = python_agent(
-    """
-    import os
-    while chunk := os.read(0, 65536):
-        os.write(1, chunk)
-    """
-)
+from tests.helpers import ACP_TAP, ECHO, TIMEOUT, python_agent
 
 json_lines = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),

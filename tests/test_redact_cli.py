@@ -7,15 +7,7 @@ import stat
 from pathlib import Path
 
 from acp_tap.cassette.reader import load
-from tests.helpers import python_agent, run_cli
-
-ECHO = python_agent(
-    """
-    import os
-    while chunk := os.read(0, 65536):
-        os.write(1, chunk)
-    """
-)
+from tests.helpers import ECHO, run_cli
 
 SECRET_SESSION = (
     json.dumps(

@@ -6,7 +6,7 @@ which agent requests need a client capability, and short human summaries of cont
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 CHUNK_ROLES = {
@@ -127,3 +127,11 @@ def tool_content_text(content: Any) -> str:
 def join_nonempty(parts: Iterable[str], sep: str = ", ") -> str:
     """Join the non-empty strings."""
     return sep.join(p for p in parts if p)
+
+
+def error_brief(message: Mapping[str, Any]) -> str:
+    """A JSON-RPC error response in short: ``CODE message``."""
+    error = message.get("error")
+    if not isinstance(error, dict):
+        return repr(error)
+    return f"{error.get('code')} {error.get('message')}"

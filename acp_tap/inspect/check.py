@@ -355,7 +355,7 @@ class Checker:
             if problem is not None:
                 self._add("schema", at, problem)
         if env.id is None:
-            self._add("null-id", at, f"error response with id null: {_error_text(message)}")
+            self._add("null-id", at, f"error response with id null: {acp.error_brief(message)}")
             return
         pending = self._pending[asked_by].pop(env.id, None)
         if pending is None:
@@ -393,7 +393,7 @@ class Checker:
         if not request.cancelled:
             return
         if not answer.ok:
-            got = f"an error ({_error_text(answer.message)})"
+            got = f"an error ({acp.error_brief(answer.message)})"
         else:
             reason = answer.result.get("stopReason") if isinstance(answer.result, dict) else None
             if reason == "cancelled":
@@ -424,7 +424,7 @@ class Checker:
         outcome = answer.result.get("outcome") if isinstance(answer.result, dict) else None
         chosen = outcome.get("outcome") if isinstance(outcome, dict) else None
         if not answer.ok:
-            chosen = f"an error ({_error_text(answer.message)})"
+            chosen = f"an error ({acp.error_brief(answer.message)})"
         if chosen != "cancelled":
             self._add(
                 "cancel-permission",
@@ -505,10 +505,3 @@ def _jsonrpc_problem(message: Any, env: Envelope) -> str:
     if "result" in message or "error" in message:
         return f"response id {message.get('id')!r} must be a string or an integer"
     return 'neither a request ("method") nor a response ("result" or "error")'
-
-
-def _error_text(message: dict[str, Any]) -> str:
-    error = message.get("error")
-    if not isinstance(error, dict):
-        return repr(error)
-    return f"{error.get('code')} {error.get('message')!r}"

@@ -163,7 +163,7 @@ class Conversation:
         result = message.get("result")
         reason = result.get("stopReason") if ok and isinstance(result, dict) else None
         if not ok:
-            building.errors.append(_error_text(message))
+            building.errors.append(acp.error_brief(message))
         return [building.turn(reason if isinstance(reason, str) else None, complete=True)]
 
     def _client_answered(self, msg_id: RequestId, ok: bool, message: dict[str, Any]) -> None:
@@ -172,7 +172,7 @@ class Conversation:
         if building is None:
             return
         if not ok:
-            building.errors.append(f"{method}: {_error_text(message)}")
+            building.errors.append(f"{method}: {acp.error_brief(message)}")
         permission = building.permissions.get(msg_id)
         if permission is not None:
             outcome = _outcome(message.get("result")) if ok else "error"
@@ -232,10 +232,3 @@ def _outcome(result: Any) -> str | None:
         return f"selected:{outcome.get('optionId')}"
     kind = outcome.get("outcome")
     return kind if isinstance(kind, str) else None
-
-
-def _error_text(message: dict[str, Any]) -> str:
-    error = message.get("error")
-    if not isinstance(error, dict):
-        return repr(error)
-    return f"{error.get('code')} {error.get('message')}"

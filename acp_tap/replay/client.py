@@ -24,7 +24,6 @@ from pathlib import Path
 import attrs
 import trio
 
-from acp_tap.errors import UsageError
 from acp_tap.record import exit_status, spawn_error
 from acp_tap.replay.client_engine import ClientReplayEngine
 from acp_tap.replay.client_result import (
@@ -99,13 +98,7 @@ async def rerun_cassette(
         timeout=timeout,
         max_time=max_time,
     )
-    try:
-        engine = ClientReplayEngine.from_path(cassette, options)
-    except OSError as exc:
-        raise UsageError(
-            f"cannot read cassette {os.fspath(cassette)}: {exc.strerror or exc}; "
-            "record one with 'acp-tap record -o FILE -- AGENT...'"
-        ) from None
+    engine = ClientReplayEngine.from_path(cassette, options)
     return await rerun(
         engine, argv, cwd=cwd, env=env, fs_root=fs_root, write_dir=write_dir, output=output
     )

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 from acp_tap.cassette.model import Direction, Eol, Frame, Payload
 from acp_tap.cassette.reader import Cassette, CassetteBuilder
+from acp_tap.errors import UsageError
 from acp_tap.replay.compiler import Compiler
 from acp_tap.replay.matching import IgnorePath
 from acp_tap.replay.plan import Plan
@@ -85,8 +86,14 @@ def _scan(
     name: str, fast: Callable[[re.Match[bytes]], None], slow: Callable[[Frame], None]
 ) -> CassetteBuilder:
     """Walk the file's lines: frames in the usual layout to ``fast``, other frames to ``slow``."""
-    with open(name, "rb") as f:
-        data = f.read()
+    try:
+        with open(name, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read cassette {name}: {exc.strerror or exc}; "
+            "record one with 'acp-tap record -o FILE -- AGENT...'"
+        ) from None
     builder = CassetteBuilder(name, slow)
     match = _FRAME.match
     at, size = 0, len(data)
