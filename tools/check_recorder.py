@@ -22,7 +22,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from acp_tap.cassette.codec import dumps_compact, encode_frame_bytes, loads_strict
+from acp_tap.cassette.codec import dumps_compact, encode_frame_bytes, loads_strict, too_deep
 from acp_tap.cassette.longline import LongLine, classify_large
 from acp_tap.cassette.model import Direction, Eol, Frame, Payload
 from acp_tap.cassette.recorder import Recorder
@@ -41,12 +41,12 @@ def reference_kind(content: bytes, direction: Direction) -> tuple[Payload, Any]:
         return Payload.BINARY, None
     if direction is Direction.AGENT_STDERR or "\r" in text:
         return Payload.TEXT, None
+    if too_deep(text):  # nested deeper than MAX_DEPTH: text, by rule
+        return Payload.TEXT, None
     try:
         return Payload.JSON, loads_strict(text)
     except ValueError:
         return Payload.TEXT, None
-    except RecursionError:  # too deep to decode: the in-place grammar decides
-        return (Payload.JSON, None) if scan(content) is not None else (Payload.TEXT, None)
 
 
 def reference_envelope(line: bytes) -> Envelope | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -45,12 +46,38 @@ def loads_strict(data: str | bytes | bytearray) -> Any:
     return _DECODER.decode(data)
 
 
+MAX_DEPTH = 500
+"""The deepest nesting of arrays and objects the recorder embeds as JSON; a line nested
+deeper is stored as text. Fixed, so a line is classified the same wherever it is met, and
+well within what ``json.loads`` reads back (it fails near depth 1000)."""
+
+_NESTING = re.compile(r'"(?:[^"\\]|\\.)*+"|[\[\]{}]')
+
+
+def too_deep(text: str) -> bool:
+    """Whether ``text`` nests arrays and objects deeper than :data:`MAX_DEPTH`."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    depth = 0
+    for token in _NESTING.finditer(text):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif bracket in "]}":
+            depth -= 1
+    return False
+
+
 def scan_json(text: str) -> Any:
     """:func:`loads_strict` for a str, with less overhead for the usual line (no padding).
 
-    Raises ValueError for anything that is not exactly one JSON document, and
-    RecursionError for one nested too deep for the C scanner.
+    Raises ValueError for anything that is not exactly one JSON document, or that is
+    nested deeper than :data:`MAX_DEPTH`.
     """
+    if too_deep(text):
+        raise ValueError(f"nested deeper than {MAX_DEPTH}")
     try:
         value, end = _scan_once(text, 0)
     except StopIteration:  # leading whitespace, or not JSON at all

@@ -24,7 +24,7 @@ import re
 
 import attrs
 
-from acp_tap.cassette.codec import loads_strict
+from acp_tap.cassette.codec import MAX_DEPTH, loads_strict, too_deep
 from acp_tap.wire.jsonrpc import Envelope, Kind, envelope
 from acp_tap.wire.jsonscan import scan
 
@@ -37,7 +37,6 @@ LONG_STRING = 1 << 12
 SKELETON = 1 << 18
 """The most bytes of a line left to parse once its long strings are taken out."""
 
-MAX_DEPTH = 500
 """Deeper documents are stored as text: Python's JSON readers stop near 1000 levels."""
 
 _QUOTE, _BACKSLASH, _BACKSLASH_BYTE = b'"', b"\\", 0x5C
@@ -79,10 +78,14 @@ def classify_large(content: bytes | bytearray) -> Envelope | None:
 def _decoded(content: bytes | bytearray) -> Envelope | None:
     """The envelope of a line by decoding it whole, or None if it is not JSON."""
     try:
-        return envelope(loads_strict(content.decode("utf-8")))
-    except (UnicodeDecodeError, ValueError):
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
         return None
-    except RecursionError:  # deeper than JSON readers go: not embedded
+    if too_deep(text):
+        return None
+    try:
+        return envelope(loads_strict(text))
+    except (ValueError, RecursionError):
         return None
 
 
@@ -93,8 +96,11 @@ def _parse(skeleton: bytes) -> Envelope | None:
     redaction needs its method (a ``session/new`` with ``"id": false`` still holds
     secrets): it comes back as an ``INVALID`` envelope that carries the method.
     """
+    text = skeleton.decode("utf-8")
+    if too_deep(text):
+        return None
     try:
-        value = loads_strict(skeleton.decode("utf-8"))
+        value = loads_strict(text)
     except (ValueError, RecursionError):
         return None
     found = envelope(value)

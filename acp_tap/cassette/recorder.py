@@ -24,6 +24,7 @@ import attrs
 from acp_tap.cassette.codec import dumps_compact, encode_parts, loads_strict, scan_json
 from acp_tap.cassette.longline import Buffer, LongLine, classify_large
 from acp_tap.cassette.model import Direction, Eol, Frame, Payload
+from acp_tap.cassette.plainlines import FramePlainLines, frame_plain_lines, method_key
 from acp_tap.redaction import PLACEHOLDER, Redactor, redact_frame
 from acp_tap.wire.jsonrpc import INVALID, Envelope, Kind, envelope
 from acp_tap.wire.pending import PendingRequests
@@ -40,6 +41,7 @@ MAX_METHODS = 256
 _DIR_BYTES = {d: d.value.encode() for d in Direction}
 _CR, _NL = b"\r", b"\n"
 _TAIL: Final = b"}\n"
+_MSG: Final = b',"msg":'
 _WHOLLY_REDACTED: Final = dumps_compact(PLACEHOLDER)
 _OBJECT = re.compile(rb"[ \t\n]*+\{")
 
@@ -125,6 +127,11 @@ class Recorder:
     _plain: dict[Direction, dict[str | None, bool]] = attrs.field(
         factory=lambda: {d: {} for d in Direction}
     )  # per method: whether its notifications are stored verbatim (see _verbatim)
+    _plain_keys: dict[Direction, set[bytes | None]] = attrs.field(
+        factory=lambda: {d: set() for d in Direction}
+    )  # the methods cached as plain, as frame_plain_lines takes them
+    frame_plain: FramePlainLines = attrs.field(default=frame_plain_lines, kw_only=True)
+    """The fast path (native when built); tests pass the pure-Python reference."""
 
     def feed(self, direction: Direction, chunk: bytes, now: float) -> Batch:
         """The cassette lines for the lines ``chunk`` completes on ``direction``."""
@@ -139,23 +146,25 @@ class Recorder:
                 self._encode_long(direction, long, now), self.feed(direction, chunk[end + 1 :], now)
             )
         partial = self._partial[direction]
-        if _NL not in chunk:
+        last = chunk.rfind(_NL)
+        if last < 0:
             if chunk:
                 partial.append(chunk)
                 self._partial_size[direction] += len(chunk)
                 self._check_long(direction)
             return EMPTY
-        lines = chunk.split(_NL)
-        rest = lines.pop()
+        first, start = None, 0
         if partial:
-            partial.append(lines[0])
-            lines[0] = b"".join(partial)
+            start = chunk.find(_NL) + 1
+            partial.append(chunk[: start - 1])
+            first = b"".join(partial)
             partial.clear()
+        rest = chunk[last + 1 :]
         self._partial_size[direction] = len(rest)
         if rest:
             partial.append(rest)
             self._check_long(direction)
-        return self._encode(direction, lines, now, Eol.LF)
+        return self._encode(direction, now, Eol.LF, first, chunk=chunk, start=start, end=last + 1)
 
     def close(self, direction: Direction, now: float) -> Batch:
         """End of ``direction``: the cassette line for its unterminated last line, if any."""
@@ -167,7 +176,7 @@ class Recorder:
         line = b"".join(pieces)
         partial.clear()
         self._partial_size[direction] = 0
-        return self._encode(direction, [line], now, Eol.NONE)
+        return self._encode(direction, now, Eol.NONE, line)
 
     def _check_long(self, direction: Direction) -> None:
         """Once an unterminated line passes LONG_LINE, check it piece by piece from now on."""
@@ -184,7 +193,7 @@ class Recorder:
         """The frame of a long line: its pieces written as they are, when certainly JSON."""
         found = long.finish()
         if found is None:  # unsure: decide on the joined line, as for any line
-            return self._encode(direction, [b"".join(long.pieces)], now, Eol.LF)
+            return self._encode(direction, now, Eol.LF, b"".join(long.pieces))
         seq = self.seq = self.seq + 1
         self.counts[direction] += 1
         mid = _mid(now, direction)
@@ -198,33 +207,48 @@ class Recorder:
             buffers = (b'{"seq":%d%s,"msg":' % (seq, mid), *long.pieces, _TAIL)
         return Batch(1, buffers, sum(map(len, buffers)))
 
-    def _encode(self, direction: Direction, lines: list[bytes], now: float, eol: Eol) -> Batch:
-        """Encode ``lines`` (without terminators) as frames, sharing one timestamp."""
+    def _encode(
+        self,
+        direction: Direction,
+        now: float,
+        eol: Eol,
+        first: bytes | None,
+        *,
+        chunk: bytes = b"",
+        start: int = 0,
+        end: int = 0,
+    ) -> Batch:
+        """Encode ``first`` (if any), then the lines of ``chunk[start:end]``, as frames
+        sharing one timestamp. Lines are given without their terminators (``eol``).
+        """
         seq = self.seq
-        self.seq = seq + len(lines)
-        self.counts[direction] += len(lines)
         mid = _mid(now, direction)
-        head = mid + b',"msg":'
+        head = mid + _MSG
         parts: list[bytes | bytearray] = []  # small pieces, joined into one buffer
         buffers: list[Buffer] = []
         fast = direction is not Direction.AGENT_STDERR and eol is Eol.LF
-        for line in lines:
+        plain = self._plain_keys[direction]
+        pos, line = start, first
+        while line is not None or pos < end:
+            if line is None:
+                if fast:  # the hot path: runs of lines stored as they are
+                    framed, pos, count = self.frame_plain(
+                        chunk, pos, end, seq, head, plain, LONG_LINE
+                    )
+                    if count:
+                        seq += count
+                        if len(framed) >= OWN_BUFFER:  # a buffer of its own: never copied
+                            buffers += (b"".join(parts), framed) if parts else (framed,)
+                            parts = []
+                        else:
+                            parts.append(framed)
+                    if pos >= end:
+                        break
+                newline = chunk.index(_NL, pos, end)
+                line, pos = chunk[pos:newline], newline + 1
             seq += 1
-            if fast and len(line) <= LONG_LINE and _CR not in line:
-                try:  # the hot path: a JSON line stored as it is
-                    value = scan_json(line.decode("utf-8"))
-                except (UnicodeDecodeError, ValueError, RecursionError):
-                    pieces = self._frame(direction, seq, mid, line, eol)
-                else:
-                    if self._verbatim(direction, value):
-                        parts += (b'{"seq":%d' % seq, head, line, _TAIL)
-                        continue
-                    raw, redacted = self._json(direction, line, value, None)
-                    pieces = encode_parts(seq, mid, raw, Payload.JSON, redacted=redacted)
-            elif eol is Eol.LF and line[-1:] == _CR:
-                pieces = self._frame(direction, seq, mid, line[:-1], Eol.CRLF)
-            else:
-                pieces = self._frame(direction, seq, mid, line, eol)
+            pieces = self._line(direction, seq, mid, head, line, eol=eol, fast=fast)
+            line = None
             if len(pieces[2]) >= OWN_BUFFER:  # written from where it is, not copied
                 buffers += (b"".join([*parts, pieces[0], pieces[1]]), pieces[2])
                 parts = [pieces[3]]
@@ -232,7 +256,35 @@ class Recorder:
                 parts += pieces
         if parts:
             buffers.append(b"".join(parts))
-        return Batch(len(lines), tuple(buffers), sum(map(len, buffers)))
+        count = seq - self.seq
+        self.seq = seq
+        self.counts[direction] += count
+        return Batch(count, tuple(buffers), sum(map(len, buffers)))
+
+    def _line(
+        self,
+        direction: Direction,
+        seq: int,
+        mid: bytes,
+        head: bytes,
+        line: bytes,
+        *,
+        eol: Eol,
+        fast: bool,
+    ) -> tuple[bytes, bytes, bytes | bytearray, bytes]:
+        """One line's frame in four pieces (see :func:`encode_parts`)."""
+        if fast and len(line) <= LONG_LINE and _CR not in line:
+            try:
+                value = scan_json(line.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError, RecursionError):
+                return self._frame(direction, seq, mid, line, eol)
+            if self._verbatim(direction, value):
+                return (b'{"seq":%d' % seq, head, line, _TAIL)
+            raw, redacted = self._json(direction, line, value, None)
+            return encode_parts(seq, mid, raw, Payload.JSON, redacted=redacted)
+        if eol is Eol.LF and line[-1:] == _CR:
+            return self._frame(direction, seq, mid, line[:-1], Eol.CRLF)
+        return self._frame(direction, seq, mid, line, eol)
 
     def _verbatim(self, direction: Direction, value: Any) -> bool:
         """Whether a decoded line is stored as it is: a notification (or not an object) no
@@ -253,6 +305,8 @@ class Recorder:
             plain = self.redactor is None or not self.redactor.may_apply(direction, method, None)
             if len(cache) < MAX_METHODS:
                 cache[method] = plain
+                if plain:
+                    self._plain_keys[direction].add(method_key(method))
         return plain
 
     def _json(

@@ -39,7 +39,7 @@ POLL = 0.001
 IDLE = 0.05
 """Seconds without frames after which the thread sleeps until the next one."""
 
-QUEUE_BUDGET = 16 << 20
+QUEUE_BUDGET = 8 << 20
 """Bytes of frames waiting for the disk beyond which the relay should wait (see has_room)."""
 
 _Item = Batch | Footer | None

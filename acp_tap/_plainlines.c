@@ -1,0 +1,509 @@
+/* Native fast path of the recorder: frame runs of plain JSON lines in one call.
+ *
+ * frame_plain_lines(chunk, pos, end, seq, head, plain, limit) -> (framed, pos, count)
+ *
+ * Starting at ``pos`` in ``chunk`` (bytes), take each complete line ('\n'-terminated,
+ * before ``end``) that is certainly stored verbatim: at most ``limit`` bytes, valid UTF-8,
+ * exactly one RFC 8259 JSON value, and either not an object or an object with no "id"
+ * member whose "method" (a string, or None when absent or not a string) is in the set
+ * ``plain``. Each such line becomes ``{"seq":N`` + head + line + ``}\n`` with N counting
+ * on from ``seq``. Stop at the first line that is not certain; return the framed bytes,
+ * the position of the first line not taken, and how many were taken.
+ *
+ * The rule is "when in doubt, stop": escaped keys, escaped methods, deep nesting and
+ * integers long enough to hit CPython's int-parsing limit are left to the Python path
+ * (acp_tap.cassette.plainlines.frame_plain_lines_py is the reference this must agree
+ * with on every line it takes). The module holds no state.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_DEPTH 200      /* deeper documents are left to Python */
+#define MAX_INT_DIGITS 640 /* the lowest non-zero sys.set_int_max_str_digits */
+
+typedef const unsigned char *cursor;
+
+typedef struct {
+    cursor p;
+    cursor end;
+    int depth;
+    cursor method; /* the top-level "method" string (unescaped), or NULL for None */
+    Py_ssize_t method_len;
+} Scan;
+
+/* The first byte at or after p that needs a closer look inside a string ('"', '\\',
+ * a control character or a non-ASCII byte), or end. 16 bytes at a time with SSE2,
+ * 8 with plain 64-bit arithmetic elsewhere. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+static inline cursor skip_plain(cursor p, cursor end)
+{
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20); /* signed: also catches bytes >= 0x80 */
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)p);
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
+                                   _mm_cmplt_epi8(x, space));
+        int mask = _mm_movemask_epi8(hit);
+        if (mask)
+            return p + __builtin_ctz((unsigned)mask);
+        p += 16;
+    }
+    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        p++;
+    return p;
+}
+#else
+static const uint64_t ONES = 0x0101010101010101ULL;
+static const uint64_t HIGHS = 0x8080808080808080ULL;
+
+static inline uint64_t has_zero(uint64_t v) { return (v - ONES) & ~v & HIGHS; }
+
+static inline cursor skip_plain(cursor p, cursor end)
+{
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        if (has_zero(w ^ (ONES * '"')) | has_zero(w ^ (ONES * '\\')) |
+            ((w - ONES * 0x20) & ~w & HIGHS) | (w & HIGHS))
+            break;
+        p += 8;
+    }
+    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        p++;
+    return p;
+}
+#endif
+
+/* Length of the strict UTF-8 sequence at p (what Python's decoder accepts), or 0. */
+static Py_ssize_t utf8_sequence(cursor p, cursor end)
+{
+    unsigned char c = p[0], lo = 0x80, hi = 0xBF;
+    Py_ssize_t left = end - p;
+    if (c >= 0xC2 && c <= 0xDF)
+        return left >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (left < 3)
+            return 0;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F; /* no UTF-16 surrogates */
+        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (left < 4)
+            return 0;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F; /* nothing above U+10FFFF */
+        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80 ? 4
+                                                                                            : 0;
+    }
+    return 0;
+}
+
+static inline int is_hex(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* The rest of a string, p just past its opening quote: the position past the closing
+ * quote, or NULL if it is not a valid JSON string. *escaped is set if it has escapes. */
+static cursor scan_string(cursor p, cursor end, int *escaped)
+{
+    for (;;) {
+        p = skip_plain(p, end);
+        if (p >= end)
+            return NULL;
+        unsigned char c = *p;
+        if (c == '"')
+            return p + 1;
+        if (c == '\\') {
+            *escaped = 1;
+            if (end - p < 2)
+                return NULL;
+            switch (p[1]) {
+            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+                p += 2;
+                break;
+            case 'u':
+                if (end - p < 6 || !is_hex(p[2]) || !is_hex(p[3]) || !is_hex(p[4]) ||
+                    !is_hex(p[5]))
+                    return NULL;
+                p += 6;
+                break;
+            default:
+                return NULL;
+            }
+        } else if (c < 0x20) {
+            return NULL;
+        } else {
+            Py_ssize_t n = utf8_sequence(p, end);
+            if (!n)
+                return NULL;
+            p += n;
+        }
+    }
+}
+
+static inline int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+static cursor digits(cursor p, cursor end)
+{
+    while (p < end && is_digit(*p))
+        p++;
+    return p;
+}
+
+static cursor scan_number(cursor p, cursor end)
+{
+    int integer = 1;
+    if (p < end && *p == '-')
+        p++;
+    cursor start = p;
+    if (p >= end || !is_digit(*p))
+        return NULL;
+    p = *p == '0' ? p + 1 : digits(p, end);
+    Py_ssize_t int_digits = p - start;
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || !is_digit(*p))
+            return NULL;
+        p = digits(p, end);
+        integer = 0;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= end || !is_digit(*p))
+            return NULL;
+        p = digits(p, end);
+        integer = 0;
+    }
+    if (integer && int_digits > MAX_INT_DIGITS)
+        return NULL;
+    return p;
+}
+
+static inline void skip_space(Scan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t'))
+        s->p++;
+}
+
+static int scan_value(Scan *s);
+
+static int literal(Scan *s, const char *word, Py_ssize_t size)
+{
+    if (s->end - s->p < size || memcmp(s->p, word, (size_t)size) != 0)
+        return 0;
+    s->p += size;
+    return 1;
+}
+
+static int string_value(Scan *s, int *escaped)
+{
+    s->p = scan_string(s->p + 1, s->end, escaped);
+    return s->p != NULL;
+}
+
+/* An object's members, s->p just past '{'. At the top level, an "id" member or any
+ * escaped key stops the line, and the last "method" member is remembered. */
+static int scan_object(Scan *s)
+{
+    int top = s->depth == 1;
+    skip_space(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        return 1;
+    }
+    for (;;) {
+        int escaped = 0, is_method = 0;
+        if (s->p >= s->end || *s->p != '"')
+            return 0;
+        cursor key = s->p + 1;
+        if (!string_value(s, &escaped))
+            return 0;
+        if (top) {
+            Py_ssize_t size = s->p - 1 - key;
+            if (escaped || (size == 2 && memcmp(key, "id", 2) == 0))
+                return 0;
+            is_method = size == 6 && memcmp(key, "method", 6) == 0;
+        }
+        skip_space(s);
+        if (s->p >= s->end || *s->p != ':')
+            return 0;
+        s->p++;
+        skip_space(s);
+        if (is_method && s->p < s->end && *s->p == '"') {
+            cursor method = s->p + 1;
+            if (!string_value(s, &escaped) || escaped)
+                return 0;
+            s->method = method;
+            s->method_len = s->p - 1 - method;
+        } else {
+            if (!scan_value(s))
+                return 0;
+            if (is_method)
+                s->method = NULL; /* not a string: Python sees no method */
+        }
+        skip_space(s);
+        if (s->p >= s->end)
+            return 0;
+        if (*s->p == '}') {
+            s->p++;
+            return 1;
+        }
+        if (*s->p != ',')
+            return 0;
+        s->p++;
+        skip_space(s);
+    }
+}
+
+static int scan_array(Scan *s)
+{
+    skip_space(s);
+    if (s->p < s->end && *s->p == ']') {
+        s->p++;
+        return 1;
+    }
+    for (;;) {
+        if (!scan_value(s))
+            return 0;
+        skip_space(s);
+        if (s->p >= s->end)
+            return 0;
+        if (*s->p == ']') {
+            s->p++;
+            return 1;
+        }
+        if (*s->p != ',')
+            return 0;
+        s->p++;
+        skip_space(s);
+    }
+}
+
+static int scan_value(Scan *s)
+{
+    int escaped = 0, ok;
+    if (s->p >= s->end)
+        return 0;
+    switch (*s->p) {
+    case '{':
+    case '[':
+        if (++s->depth > MAX_DEPTH)
+            return 0;
+        s->p++;
+        ok = s->p[-1] == '{' ? scan_object(s) : scan_array(s);
+        s->depth--;
+        return ok;
+    case '"':
+        return string_value(s, &escaped);
+    case 't':
+        return literal(s, "true", 4);
+    case 'f':
+        return literal(s, "false", 5);
+    case 'n':
+        return literal(s, "null", 4);
+    default:
+        s->p = scan_number(s->p, s->end);
+        return s->p != NULL;
+    }
+}
+
+/* Whether the line at s->p is exactly one JSON value (with optional blanks around it)
+ * followed by '\n' before s->end; s->p is left on that '\n'. */
+static int scan_line(Scan *s)
+{
+    skip_space(s);
+    if (!scan_value(s))
+        return 0;
+    skip_space(s);
+    return s->p < s->end && *s->p == '\n';
+}
+
+typedef struct {
+    PyObject *plain;
+    PyObject *last; /* bytes of the last method looked up, and whether it was plain */
+    int last_plain;
+} Methods;
+
+/* Whether a line with this method is stored verbatim: 1 yes, 0 no, -1 error. */
+static int is_plain(Methods *m, cursor method, Py_ssize_t size)
+{
+    if (method == NULL)
+        return PySet_Contains(m->plain, Py_None);
+    if (m->last != NULL && PyBytes_GET_SIZE(m->last) == size &&
+        memcmp(PyBytes_AS_STRING(m->last), method, (size_t)size) == 0)
+        return m->last_plain;
+    PyObject *key = PyBytes_FromStringAndSize((const char *)method, size);
+    if (key == NULL)
+        return -1;
+    int found = PySet_Contains(m->plain, key);
+    if (found < 0) {
+        Py_DECREF(key);
+        return -1;
+    }
+    Py_XSETREF(m->last, key);
+    m->last_plain = found;
+    return found;
+}
+
+static int digit_count(long long n)
+{
+    int count = 1;
+    while (n >= 10) {
+        n /= 10;
+        count++;
+    }
+    return count;
+}
+
+static char *write_seq(char *out, long long seq)
+{
+    char reversed[24];
+    int n = 0;
+    do {
+        reversed[n++] = (char)('0' + seq % 10);
+        seq /= 10;
+    } while (seq);
+    while (n)
+        *out++ = reversed[--n];
+    return out;
+}
+
+typedef struct {
+    Py_ssize_t start, size; /* the line, without its '\n' */
+    cursor method;          /* as in Scan */
+    Py_ssize_t method_len;
+} Line;
+
+typedef struct {
+    Line *items;
+    Py_ssize_t count, capacity;
+} Lines;
+
+/* Scan the JSON lines from pos on, stopping at the first that is not certainly one
+ * document. 0, or -1 out of memory. */
+static int scan_lines(const char *base, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t limit,
+                      Lines *lines)
+{
+    while (pos < end) {
+        const char *line = base + pos;
+        /* a line of at most limit bytes ends by line + limit; nothing scanned crosses '\n' */
+        const char *stop = end - pos > limit ? line + limit + 1 : base + end;
+        Scan s = {(cursor)line, (cursor)stop, 0, NULL, 0};
+        if (!scan_line(&s))
+            return 0;
+        if (lines->count == lines->capacity) {
+            Py_ssize_t capacity = lines->capacity ? 2 * lines->capacity : 1024;
+            Line *items = realloc(lines->items, (size_t)capacity * sizeof(Line));
+            if (items == NULL)
+                return -1;
+            lines->items = items;
+            lines->capacity = capacity;
+        }
+        Py_ssize_t size = (const char *)s.p - line;
+        lines->items[lines->count++] = (Line){pos, size, s.method, s.method_len};
+        pos += size + 1;
+    }
+    return 0;
+}
+
+/* Write the frames of lines[0:count] into out (sized for them exactly). */
+static void write_frames(char *out, const char *base, const Line *lines, Py_ssize_t count,
+                         long long seq, const char *head, Py_ssize_t head_size)
+{
+    for (Py_ssize_t i = 0; i < count; i++) {
+        memcpy(out, "{\"seq\":", 7);
+        out = write_seq(out + 7, ++seq);
+        memcpy(out, head, (size_t)head_size);
+        out += head_size;
+        memcpy(out, base + lines[i].start, (size_t)lines[i].size);
+        out += lines[i].size;
+        out[0] = '}';
+        out[1] = '\n';
+        out += 2;
+    }
+}
+
+static PyObject *frame_plain_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "frame_plain_lines takes 7 arguments");
+        return NULL;
+    }
+    PyObject *chunk = args[0], *head = args[4], *plain = args[5];
+    if (!PyBytes_CheckExact(chunk) || !PyBytes_CheckExact(head) || !PyAnySet_Check(plain)) {
+        PyErr_SetString(PyExc_TypeError, "frame_plain_lines(bytes, int, int, int, bytes, set, int)");
+        return NULL;
+    }
+    Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
+    Py_ssize_t end = PyLong_AsSsize_t(args[2]);
+    long long seq = PyLong_AsLongLong(args[3]);
+    Py_ssize_t limit = PyLong_AsSsize_t(args[6]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (pos < 0 || end < pos || end > PyBytes_GET_SIZE(chunk) || seq < 0 || limit < 0) {
+        PyErr_SetString(PyExc_ValueError, "frame_plain_lines: need 0 <= pos <= end <= len(chunk)");
+        return NULL;
+    }
+    const char *base = PyBytes_AS_STRING(chunk);
+    const char *head_bytes = PyBytes_AS_STRING(head);
+    Py_ssize_t head_size = PyBytes_GET_SIZE(head);
+    Lines lines = {NULL, 0, 0};
+    if (scan_lines(base, pos, end, limit, &lines) < 0) {
+        free(lines.items);
+        return PyErr_NoMemory();
+    }
+    Methods methods = {plain, NULL, 0};
+    Py_ssize_t count = 0, size = 0;
+    for (; count < lines.count; count++) {
+        Line *line = &lines.items[count];
+        int verbatim = is_plain(&methods, line->method, line->method_len);
+        if (verbatim < 0) {
+            Py_XDECREF(methods.last);
+            free(lines.items);
+            return NULL;
+        }
+        if (!verbatim)
+            break;
+        size += 7 + digit_count(seq + count + 1) + head_size + line->size + 2;
+    }
+    Py_XDECREF(methods.last);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, size);
+    if (out == NULL) {
+        free(lines.items);
+        return NULL;
+    }
+    write_frames(PyBytes_AS_STRING(out), base, lines.items, count, seq, head_bytes, head_size);
+    if (count)
+        pos = lines.items[count - 1].start + lines.items[count - 1].size + 1;
+    free(lines.items);
+    return Py_BuildValue("(Nnn)", out, pos, count);
+}
+
+static PyMethodDef plainlines_methods[] = {
+    {"frame_plain_lines", (PyCFunction)(void (*)(void))frame_plain_lines, METH_FASTCALL,
+     "Frame a run of lines that are stored verbatim: (framed, pos, count)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef plainlines_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_plainlines",
+    .m_doc = "Native fast path of acp_tap.cassette.plainlines.",
+    .m_size = -1,
+    .m_methods = plainlines_methods,
+};
+
+PyMODINIT_FUNC PyInit__plainlines(void) { return PyModule_Create(&plainlines_module); }
