@@ -609,11 +609,11 @@ def main() -> None:
     """Parse options, run the scenarios, print the tables and the verdicts."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--quick", action="store_true", help="a ~30 s run (smaller session, 1 round)"
+        "--quick", action="store_true", help="a ~1 min run (smaller session, 3 rounds)"
     )
     parser.add_argument("--agent", choices=("cat", "python"), default="cat")
     parser.add_argument(
-        "--repeat", type=int, help="rounds per throughput scenario (default 3, quick 1)"
+        "--repeat", type=int, help="rounds per throughput scenario (default 5, quick 3)"
     )
     parser.add_argument("--only", default="small,big,latency,rss", help="comma-separated scenarios")
     parser.add_argument(
@@ -622,7 +622,7 @@ def main() -> None:
         help="where acp-tap writes its cassettes (default: the system's temporary directory)",
     )
     args = parser.parse_args()
-    repeat = args.repeat or (1 if args.quick else 3)
+    repeat = args.repeat or (3 if args.quick else 5)
     only = set(args.only.split(","))
     with tempfile.TemporaryDirectory(prefix="bench-record-") as tmp:
         agent: tuple[str, ...] = ("cat",)

@@ -6,9 +6,10 @@ answers, and redaction rules are applied to the cassette copy only. What comes o
 :class:`Batch` per chunk: the encoded cassette lines of the frames that chunk completed,
 ready for one ``writev``.
 
-This is the proxy's hot loop, so the common case (a JSON line that needs no redaction)
-takes a short path: one UTF-8 decode, one call of the C JSON scanner, and a frame head
-formatted from a prefix computed once per chunk. A line longer than :data:`LONG_LINE` is
+This is the proxy's hot loop, so the common case (runs of notifications no redaction
+rule touches) is framed many lines per call by :mod:`acp_tap.cassette.plainlines`
+(native when built), with a frame head prefix computed once per chunk; every other line
+is decoded and decided here, one at a time. A line longer than :data:`LONG_LINE` is
 checked in place as its pieces arrive and written from those pieces, never joined or
 decoded whole (see :mod:`acp_tap.cassette.longline`); only if that check is unsure (or
 the line must be redacted) is it joined and decided the slow way.

@@ -31,7 +31,10 @@ IOV_MAX = 1024
 """Buffers per ``writev`` (the Linux limit)."""
 
 _GREEDY = 256
-"""Batches taken off the queue at once, to be written together."""
+"""Batches taken off the queue at once, to be written together..."""
+
+_GREEDY_BYTES = 2 << 20
+"""...up to about this many bytes, so progress shows (see has_room) while more is written."""
 
 POLL = 0.001
 """Seconds between looks at the queue while frames keep coming."""
@@ -193,7 +196,13 @@ class CassetteWriter:
             if not pending:
                 self._wake.wait()
             self._sleeping = False
-        items = [pending.popleft() for _ in range(min(len(pending), _GREEDY))]
+        items: list[_Item] = []
+        size = 0
+        while pending and len(items) < _GREEDY and size < _GREEDY_BYTES:
+            item = pending.popleft()
+            items.append(item)
+            if isinstance(item, Batch):
+                size += item.size
         batches = [item for item in items if isinstance(item, Batch)]
         if batches:
             self._write(batches)
