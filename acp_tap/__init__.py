@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("acp-tap")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0+unknown"
+__version__ = "0.1.0"
+"""The package version (pyproject reads it from here; importlib.metadata costs ~25 ms)."""
 
 __all__ = ["__version__"]

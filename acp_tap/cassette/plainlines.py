@@ -17,11 +17,11 @@ what it takes byte for byte the same.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Set
 from typing import Final
 
 from acp_tap.cassette.codec import scan_json
+from acp_tap.native import native
 
 PlainMethods = Set[bytes | None]
 """UTF-8 names of the methods whose lines are stored verbatim; None for "no method"."""
@@ -73,17 +73,7 @@ def method_key(method: str | None) -> bytes | None:
     return None if method is None else method.encode("utf-8", "surrogatepass")
 
 
-def _native() -> FramePlainLines | None:
-    if os.environ.get("ACP_TAP_PURE_PYTHON"):
-        return None
-    try:
-        from acp_tap._plainlines import frame_plain_lines as native
-    except ImportError:
-        return None
-    return native
-
-
-NATIVE: Final = _native()
+NATIVE: Final[FramePlainLines | None] = native("acp_tap._plainlines", "frame_plain_lines")
 """The C version, or None when it is not built (or ``ACP_TAP_PURE_PYTHON`` is set)."""
 
 frame_plain_lines: FramePlainLines = NATIVE or frame_plain_lines_py

@@ -37,6 +37,10 @@ FAST_ENVELOPE = re.compile(
 )
 """The usual start of an agent message, from which its routing is read without parsing it."""
 
+_new_step = tuple.__new__  # AgentStep without its keyword defaults: the hot path's 16 fields
+_EOL_BYTES = {eol: eol.bytes for eol in Eol}
+_JSON = Payload.JSON
+
 
 def _session(msg: Any) -> str | None:
     params = msg.get("params") if isinstance(msg, dict) else None
@@ -196,6 +200,36 @@ class Compiler:
             stderr=stderr, redacted=frame.redacted,
         )  # fmt: skip
 
+    def add_session_notification(
+        self,
+        seq: int,
+        t: float,
+        raw: bytes,
+        eol: Eol,
+        *,
+        sid: bytes,
+        method: bytes,
+        redacted: tuple[str, ...] = (),
+    ) -> None:
+        """The hot path: a session notification (``session/update``...), its routing read
+        by :data:`FAST_ENVELOPE` (no id, a method, ``params.sessionId`` first).
+        """
+        lane = self.session_lanes.get(sid)
+        if lane is None:
+            lane = self.session_lanes[sid] = self.lane(("session", sid.decode()))
+        latest = self.latest_in_lane[lane]
+        name = self.methods.get(method)
+        if name is None:
+            name = self.methods[method] = method.decode()
+        agent = self.agent
+        agent.append(
+            _new_step(AgentStep, (
+                len(agent), seq, t, raw + _EOL_BYTES[eol], eol, _JSON, lane,
+                (latest,) if latest is not None else self._deps(lane), name,
+                None, None, None, None, False, None, redacted,
+            ))
+        )  # fmt: skip
+
     def add_agent_message(
         self, seq: int, t: float, raw: bytes, eol: Eol, redacted: tuple[str, ...] = ()
     ) -> None:
@@ -204,20 +238,9 @@ class Compiler:
         if m is not None:
             id_text, method, sid, _ = m.groups()
             if id_text is None and sid is not None and method != b"$/cancel_request":
-                # the hot path: a session notification (session/update...)
-                lane = self.session_lanes.get(sid)
-                if lane is None:
-                    lane = self.session_lanes[sid] = self.lane(("session", sid.decode()))
-                latest = self.latest_in_lane[lane]
-                deps = (latest,) if latest is not None else self._deps(lane)
-                name = self.methods.get(method)
-                if name is None:
-                    name = self.methods[method] = method.decode()
-                step = AgentStep(
-                    len(self.agent), seq, t, raw + eol.bytes, eol, Payload.JSON, lane, deps, name,
-                    redacted=redacted,
-                )  # fmt: skip
-                self.agent.append(step)
+                self.add_session_notification(
+                    seq, t, raw, eol, sid=sid, method=method, redacted=redacted
+                )
                 return
         env, sid_text, msg = agent_envelope(raw, m)
         if env.is_response and env.id is not None:

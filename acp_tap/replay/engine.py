@@ -266,7 +266,7 @@ class ReplayEngine:
                 following = agent[frames[pos[lane]]]
                 if ready and ready[0][1] < following.seq:
                     break
-                if not all(arrived[d] or failed[d] is not None for d in following.deps):
+                if not _all_settled(following.deps, arrived, failed):
                     break
             self._schedule(lane)
 
@@ -339,7 +339,7 @@ class ReplayEngine:
             if step.cancels is not None and self._arrived[step.cancels]:
                 live = self._live_cancel(json.loads(step.raw), step.cancels)
                 out.send(self._relocation.to_live(live) + step.eol.bytes)
-            elif self._relocation:
+            elif self._relocation.pairs:
                 out.send(self._relocation.to_live(step.wire))
             else:
                 out.send(step.wire)
@@ -493,3 +493,11 @@ class ReplayEngine:
         if self.options.on_mismatch == "exit":
             out.append(Exit(1))
             self._done = True
+
+
+def _all_settled(deps: tuple[int, ...], arrived: list[bool], failed: list[str | None]) -> bool:
+    """Whether every client step in ``deps`` has arrived or failed (the hot path: one dep)."""
+    if len(deps) == 1:
+        dep = deps[0]
+        return arrived[dep] or failed[dep] is not None
+    return all(arrived[d] or failed[d] is not None for d in deps)

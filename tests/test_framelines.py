@@ -1,0 +1,114 @@
+"""The replay loader's fast path: the native splitter gives exactly what its reference gives."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from acp_tap.replay.framelines import NATIVE, scan_frames_py
+
+needs_native = pytest.mark.skipif(NATIVE is None, reason="acp_tap._framelines is not built")
+
+
+def test_native_is_built_in_ci() -> None:
+    """CI must exercise the native path: a failed compile would otherwise pass silently."""
+    if not os.environ.get("CI") or os.environ.get("ACP_TAP_PURE_PYTHON"):
+        pytest.skip("only enforced in CI")
+    assert NATIVE is not None, "the C extension acp_tap._framelines was not built"
+
+
+NOTE = b'{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"s1","x":"}"}}'
+LINES = [
+    b'{"seq":1,"t":0.5,"dir":"a2c","msg":' + NOTE + b"}\n",
+    b'{"seq":2,"t":1e-3,"dir":"c2a","eol":"crlf","msg":{"jsonrpc":"2.0","id":"a-1","method":"x"}}\n',  # no sessionId
+    b'{"seq":3,"t":7,"dir":"a2c","eol":"none","msg":{"jsonrpc":"2.0","id":-3,"result":{}}}\r\n',
+    b'{"seq":4,"t":2.25E+2,"dir":"err","msg":"log"}\n',
+    b'{"seq":5,"t":0,"dir":"a2c","msg":{"jsonrpc":"2.0","id":5,"error":{"code":1}}}\n',
+    b'{"seq":6,"t":0,"dir":"a2c","msg":{"jsonrpc":"2.0","id":true,"result":1}}\n',  # no envelope
+    b'{"seq":7,"t":0,"dir":"a2c","msg":{"jsonrpc":"2.0","method":"m","params":{"x":1}}}\n',
+    b'{"seq":8,"t":0,"dir":"a2c","msg":{"jsonrpc":"2.0","method":"m\\u0041","params":{}}}\n',
+    b'{"seq":9,"t":0,"dir":"a2c","msg":}\r}\n',  # the message runs to the last brace
+    b'{"seq":000010,"t":00.50,"dir":"c2a","msg":1}\n',
+]
+NOT_FRAMES = [
+    b'{"type":"footer"}\n',
+    b'{"seq":1,"t":0.5,"dir":"a2c","text":"log"}\n',
+    b'{"seq":1,"t":0.5,"dir":"x2y","msg":1}\n',
+    b'{"seq":1,"t":.5,"dir":"a2c","msg":1}\n',
+    b'{"seq":1,"t":1.,"dir":"a2c","msg":1}\n',
+    b'{"seq":1,"t":1e,"dir":"a2c","msg":1}\n',
+    b'{"seq":-1,"t":1,"dir":"a2c","msg":1}\n',
+    b'{"seq":1,"t":1,"dir":"a2c","msg":1} \n',
+    b'{"seq":1,"t":1,"dir":"a2c","eol":"lf","msg":1}\n',
+    b'{"seq":1234567890123456789,"t":1,"dir":"a2c","msg":1}\n',  # left to the slow path
+    b'{"seq":1,"t":1,"dir":"a2c","msg":1}',  # no newline: maybe cut short by a kill
+    b"\n",
+]
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_frame_lines(line: bytes) -> None:
+    frames, pos = scan_frames_py(line, 0, 10)
+    assert len(frames) == 1 and pos == len(line)
+    if NATIVE is not None:
+        assert NATIVE(line, 0, 10) == (frames, pos)
+
+
+@pytest.mark.parametrize("line", NOT_FRAMES)
+def test_other_lines(line: bytes) -> None:
+    assert scan_frames_py(line, 0, 10) == ([], 0)
+    if NATIVE is not None:
+        assert NATIVE(line, 0, 10) == ([], 0)
+
+
+def test_groups() -> None:
+    data = b"".join(LINES)
+    frames, pos = scan_frames_py(data, 0, 100)
+    assert pos == len(data)
+    assert frames[0] == (1, 0.5, b"a2c", None, NOTE, None, b"session/update", b"s1")
+    assert frames[1][:4] == (2, 0.001, b"c2a", b"crlf") and frames[1][5:] == (None, None, None)
+    assert frames[2][3:] == (b"none", b'{"jsonrpc":"2.0","id":-3,"result":{}}', b"-3", None, None)
+    assert frames[4][5:] == (b"5", None, None)
+    assert frames[5][5:] == frames[6][5:] == (None, None, None)
+    assert frames[7][5:] == (None, None, None)  # an escaped method is not the usual start
+    assert frames[8][4] == b"}\r"
+    assert frames[9][:2] == (10, 0.5)
+    assert scan_frames_py(data, 0, 3) == (frames[:3], sum(map(len, LINES[:3])))
+    if NATIVE is not None:
+        assert NATIVE(data, 0, 100) == (frames, pos)
+        assert NATIVE(data, len(LINES[0]), 2) == (frames[1:3], sum(map(len, LINES[:3])))
+
+
+@needs_native
+def test_native_checks_its_arguments() -> None:
+    assert NATIVE is not None
+    with pytest.raises(ValueError, match="pos"):
+        NATIVE(b"", 1, 1)
+    with pytest.raises(TypeError):
+        NATIVE(bytearray(), 0, 1)  # type: ignore[arg-type]
+
+
+pieces = st.sampled_from(
+    [b'{"seq":', b"1", b"0", b"12", b',"t":', b"1.5", b"e", b"-", b".", b',"dir":"', b"a2c",
+     b"c2a", b"err", b'"', b',"eol":"', b"crlf", b"none", b',"msg":', b'{"jsonrpc":"2.0",',
+     b'"id":', b'"method":', b'"m"', b',"params":{"sessionId":', b'"s"', b'"result":',
+     b'"error":', b"}", b"\r", b",", b"\\", b" ", b"\xff", b"{"]
+)  # fmt: skip
+lines = st.one_of(
+    st.sampled_from(LINES + NOT_FRAMES),
+    st.lists(pieces, max_size=24).map(lambda parts: b"".join(parts) + b"\n"),
+    st.binary(max_size=30),
+)
+
+
+@needs_native
+@settings(max_examples=400)
+@given(st.lists(lines, max_size=10), st.integers(1, 12))
+def test_native_agrees_with_reference(chosen: list[bytes], max_frames: int) -> None:
+    assert NATIVE is not None
+    data = b"".join(chosen)
+    for pos in {0, *(i + 1 for i, byte in enumerate(data) if byte == 0x0A)}:
+        assert NATIVE(data, pos, max_frames) == scan_frames_py(data, pos, max_frames)
