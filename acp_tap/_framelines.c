@@ -3,7 +3,7 @@
  * scan_frames(data, pos, max_frames) -> (frames, pos)
  *
  * From ``pos`` (the start of a line) in ``data`` (bytes), take each line that is a frame
- * in the usual layout, exactly what acp_tap.replay.framelines._FRAME matches:
+ * in the usual layout, exactly what acp_tap.cassette.framelines._FRAME matches:
  *
  *     {"seq":N,"t":T,"dir":"c2a|a2c|err"[,"eol":"crlf|none"],"msg":RAW}  then \n or \r\n
  *
@@ -13,7 +13,7 @@
  * where absent). Stop at the first other line, or after max_frames; return the tuples
  * and the position of the first line not taken. Holds no state.
  *
- * acp_tap.replay.framelines.scan_frames_py is the reference: both give the same tuples.
+ * acp_tap.cassette.framelines.scan_frames_py is the reference: both give the same tuples.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -244,7 +244,7 @@ static PyMethodDef framelines_methods[] = {
 static struct PyModuleDef framelines_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "_framelines",
-    .m_doc = "Native fast path of acp_tap.replay.framelines.",
+    .m_doc = "Native fast path of acp_tap.cassette.framelines.",
     .m_size = -1,
     .m_methods = framelines_methods,
 };

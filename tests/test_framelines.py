@@ -1,14 +1,19 @@
-"""The replay loader's fast path: the native splitter gives exactly what its reference gives."""
+"""The frame-line splitter: native and reference agree, and the reader's fast path built on it
+decodes exactly what the general decoder does."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acp_tap.replay.framelines import NATIVE, scan_frames_py
+from acp_tap.cassette.codec import _decode_general, _usual_frame, decode_line, encode_frame_bytes
+from acp_tap.cassette.framelines import NATIVE, scan_frames_py
+from acp_tap.cassette.model import Direction, Eol, Frame, Payload
+from acp_tap.errors import CassetteFormatError
 
 needs_native = pytest.mark.skipif(NATIVE is None, reason="acp_tap._framelines is not built")
 
@@ -112,3 +117,63 @@ def test_native_agrees_with_reference(chosen: list[bytes], max_frames: int) -> N
     data = b"".join(chosen)
     for pos in {0, *(i + 1 for i, byte in enumerate(data) if byte == 0x0A)}:
         assert NATIVE(data, pos, max_frames) == scan_frames_py(data, pos, max_frames)
+
+
+# -- the reader's fast path: decode_line gives what the general decoder gives ---------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+written_frames = st.builds(
+    lambda seq, t, direction, value, eol: encode_frame_bytes(
+        Frame(seq, t, direction, json.dumps(value).encode(), Payload.JSON, eol)
+    ),
+    st.integers(0, 10**20),
+    st.floats(min_value=0, allow_nan=False, allow_infinity=False),
+    st.sampled_from(list(Direction)),
+    json_values,
+    st.sampled_from(list(Eol)),
+)
+frame_lines = st.one_of(
+    written_frames,
+    st.builds(
+        lambda seq, t, direction, raw, eol: (
+            b'{"seq":%s,"t":%s,"dir":"%s"%s,"msg":%s}\n' % (seq, t, direction, eol, raw)
+        ),
+        st.sampled_from([b"1", b"0", b"00", b"01", b"123456789012345678"]),
+        st.sampled_from([b"0", b"0.5", b"00.5", b"01", b"1e400", b"1" * 400, b"2E-3", b"7"]),
+        st.sampled_from([b"c2a", b"a2c", b"err"]),
+        st.sampled_from(
+            [b"{}", b" [1, 2] ", b'"\\ud800"', b"\xef\xbb\xbf{}", b"\xff", b"{", b"1}", b"NaN"]
+        ),
+        st.sampled_from([b"", b',"eol":"crlf"', b',"eol":"none"', b',"eol":"lf"']),
+    ),
+    lines,
+)
+
+
+@settings(max_examples=400)
+@given(frame_lines)
+def test_reader_fast_path_agrees_with_the_general_decoder(line: bytes) -> None:
+    fast = _usual_frame(line)
+    try:
+        general = _decode_general(line, "c.ndjson", 3)
+    except CassetteFormatError:
+        assert fast is None
+        return
+    if fast is not None:
+        assert isinstance(general, Frame)
+        fields = ("seq", "t", "dir", "raw", "payload", "eol", "redacted", "parsed")
+        assert [getattr(fast, f) for f in fields] == [getattr(general, f) for f in fields]
+        assert type(fast.t) is type(general.t) is float
+
+
+def test_reader_fast_path_takes_the_usual_frames() -> None:
+    line = b'{"seq":12,"t":0.25,"dir":"a2c","msg":{"jsonrpc":"2.0","id":1,"result":{}}}\n'
+    frame = _usual_frame(line)
+    assert frame is not None and frame.parsed == {"jsonrpc": "2.0", "id": 1, "result": {}}
+    assert decode_line(line) == frame

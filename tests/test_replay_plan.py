@@ -8,7 +8,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from acp_tap.replay.compiler import FAST_ENVELOPE, agent_envelope, compile_plan
+from acp_tap.cassette.framelines import FAST_ENVELOPE
+from acp_tap.replay.compiler import agent_envelope, compile_plan
 from acp_tap.wire.jsonrpc import envelope
 from tests.replay_support import Recording, notification, prompt, request, result, update
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import cattrs
 
+from acp_tap.cassette.framelines import scan_frames
 from acp_tap.cassette.model import (
     Direction,
     Eol,
@@ -27,6 +29,9 @@ from acp_tap.cassette.model import (
 from acp_tap.errors import CassetteFormatError
 
 _MSG_KEY = b',"msg":'
+_SEQ_KEY, _T_KEY, _ZERO = b'{"seq":', b',"t":', ord("0")
+_DIRECTIONS = {d.value.encode(): d for d in Direction}
+_EOLS = {None: Eol.LF, b"crlf": Eol.CRLF, b"none": Eol.NONE}
 
 
 def _reject_constant(name: str) -> Any:
@@ -150,6 +155,13 @@ def encode_frame_bytes(frame: Frame) -> bytes:
 
 def decode_line(line: bytes, path: str = "<cassette>", lineno: int = 0) -> Record:
     """Decode one cassette line (without or with its newline) into a record."""
+    if type(line) is bytes and (frame := _usual_frame(line)) is not None:
+        return frame
+    return _decode_general(line, path, lineno)
+
+
+def _decode_general(line: bytes, path: str, lineno: int) -> Record:
+    """:func:`decode_line` for any line: parse it whole, check every member."""
     body = line.rstrip(b" \t\r\n")  # a hand edit may leave spaces after the closing brace
     try:
         obj = loads_strict(body)
@@ -178,6 +190,28 @@ def decode_line(line: bytes, path: str = "<cassette>", lineno: int = 0) -> Recor
     except cattrs.BaseValidationError as exc:
         detail = "; ".join(cattrs.transform_error(exc, path=kind))
         raise CassetteFormatError(path, lineno, f"bad {kind}: {detail}") from None
+
+
+def _usual_frame(line: bytes) -> Frame | None:
+    """A frame line in the writer's own layout, decoded without parsing its envelope (see
+    :mod:`acp_tap.cassette.framelines`); None for any other line, or anything unusual
+    about it, which the general path then decides (and words the errors of).
+    """
+    split, _ = scan_frames(line, 0, 1)
+    if not split:
+        return None
+    seq, t, direction, eol, raw, *_ = split[0]
+    head = b"%d" % seq + _T_KEY  # seq as JSON writes it, then t's key
+    at = len(_SEQ_KEY) + len(head)  # where t starts
+    if line[len(_SEQ_KEY) : at] != head or (line[at] == _ZERO and line[at + 1 : at + 2].isdigit()):
+        return None  # a leading zero: not JSON
+    if math.isinf(t):
+        return None  # an integer too big for a float
+    try:  # decoded as the whole line would be: UTF-8 (its first bytes say so)
+        parsed = _DECODER.decode(raw.decode("utf-8", "surrogatepass"))
+    except (ValueError, RecursionError):
+        return None
+    return Frame(seq, t, _DIRECTIONS[direction], raw, Payload.JSON, _EOLS[eol], (), parsed)
 
 
 def _decode_frame(obj: dict[str, Any], body: bytes, path: str, lineno: int) -> Frame:

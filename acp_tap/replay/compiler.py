@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from acp_tap.cassette.framelines import FAST_ENVELOPE
 from acp_tap.cassette.model import Direction, Eol, Footer, Frame, Payload
 from acp_tap.replay.matching import IgnorePath, Normaliser, raw_key
 from acp_tap.replay.plan import (
@@ -30,12 +31,6 @@ from acp_tap.replay.plan import (
     id_key,
 )
 from acp_tap.wire.jsonrpc import Envelope, Kind, RequestId, envelope
-
-FAST_ENVELOPE = re.compile(
-    rb'\{"jsonrpc":"2\.0",(?:"id":(-?\d+|"[^"\\]*"),)?'
-    rb'(?:"method":"([^"\\]*)","params":\{"sessionId":"([^"\\]*)"|"(result|error)":)'
-)
-"""The usual start of an agent message, from which its routing is read without parsing it."""
 
 _new_step = tuple.__new__  # AgentStep without its keyword defaults: the hot path's 16 fields
 _EOL_BYTES = {eol: eol.bytes for eol in Eol}

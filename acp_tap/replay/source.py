@@ -1,7 +1,7 @@
 """Load a cassette quickly for replay. Pure apart from reading the file.
 
 The common frame line, ``{"seq":N,"t":T,"dir":"D"[,"eol":"E"],"msg":RAW}``, is split
-instead of being parsed (:mod:`acp_tap.replay.framelines`, native when built): RAW is the
+instead of being parsed (:mod:`acp_tap.cassette.framelines`, native when built): RAW is the
 message's bytes, verbatim, so nothing else is needed to replay it. Every other line
 (header, footer, text, base64, redacted frames, anything unusual) goes through
 :func:`acp_tap.cassette.codec.decode_line`, and the structure rules are those of
@@ -14,11 +14,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 
+from acp_tap.cassette.framelines import FrameParts, scan_frames
 from acp_tap.cassette.model import Direction, Eol, Frame, Payload
 from acp_tap.cassette.reader import Cassette, CassetteBuilder
 from acp_tap.errors import UsageError
 from acp_tap.replay.compiler import Compiler
-from acp_tap.replay.framelines import FrameParts, scan_frames
 from acp_tap.replay.matching import IgnorePath
 from acp_tap.replay.plan import Plan
 
@@ -26,7 +26,7 @@ _DIRECTIONS = {d.value.encode(): d for d in Direction}
 _EOLS = {None: Eol.LF, b"crlf": Eol.CRLF, b"none": Eol.NONE}
 
 BATCH = 4096
-"""Frames split per call of :func:`~acp_tap.replay.framelines.scan_frames`."""
+"""Frames split per call of :func:`~acp_tap.cassette.framelines.scan_frames`."""
 
 
 def load_for_replay(path: str | os.PathLike[str]) -> Cassette:
@@ -80,7 +80,7 @@ def compile_path(
 
 def _fast_frames(builder: CassetteBuilder) -> Iterator[FrameParts]:
     """Read the file; yield each frame line in the usual layout, split (see
-    :data:`~acp_tap.replay.framelines.FrameParts`); hand every other line to ``builder``.
+    :data:`~acp_tap.cassette.framelines.FrameParts`); hand every other line to ``builder``.
     """
     name = builder.name
     try:

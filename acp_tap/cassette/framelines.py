@@ -2,8 +2,8 @@
 
 ``{"seq":N,"t":T,"dir":"D"[,"eol":"E"],"msg":RAW}`` is split without being parsed: RAW is
 the message's bytes, verbatim, so nothing else is needed to replay it, and the start of
-RAW is read for its routing (:data:`~acp_tap.replay.compiler.FAST_ENVELOPE`). Every
-other line is left to the caller (:func:`acp_tap.cassette.codec.decode_line`).
+RAW is read for its routing (:data:`FAST_ENVELOPE`). Every other line is left to the
+general decoder (:func:`acp_tap.cassette.codec.decode_line`, which uses this too).
 
 The native version (``acp_tap._framelines``, built from C when the package is installed)
 does this several times faster; :func:`scan_frames_py`, with one regular expression,
@@ -18,7 +18,12 @@ from collections.abc import Callable
 from typing import Final
 
 from acp_tap.native import native
-from acp_tap.replay.compiler import FAST_ENVELOPE
+
+FAST_ENVELOPE: Final = re.compile(
+    rb'\{"jsonrpc":"2\.0",(?:"id":(-?\d+|"[^"\\]*"),)?'
+    rb'(?:"method":"([^"\\]*)","params":\{"sessionId":"([^"\\]*)"|"(result|error)":)'
+)
+"""The usual start of a message, from which its routing is read without parsing it."""
 
 FrameParts = tuple[int, float, bytes, bytes | None, bytes, bytes | None, bytes | None, bytes | None]
 """seq, t, dir, eol (None for LF), the message, and its id, method and sessionId (or None)."""
