@@ -213,16 +213,42 @@ static int string_value(Scan *s, int *escaped)
     return s->p != NULL;
 }
 
+/* Whether the container just opened closes at once: blanks, then `close` (taken). */
+static int closes_at_once(Scan *s, char close)
+{
+    skip_space(s);
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        return 1;
+    }
+    return 0;
+}
+
+/* After a member or element: 1 if a ',' follows (taken, with the blanks after it), 0 if
+ * `close` does (taken), -1 if anything else does. */
+static int separator(Scan *s, char close)
+{
+    skip_space(s);
+    if (s->p >= s->end)
+        return -1;
+    if (*s->p == close) {
+        s->p++;
+        return 0;
+    }
+    if (*s->p != ',')
+        return -1;
+    s->p++;
+    skip_space(s);
+    return 1;
+}
+
 /* An object's members, s->p just past '{'. At the top level, an "id" member or any
  * escaped key stops the line, and the last "method" member is remembered. */
 static int scan_object(Scan *s)
 {
     int top = s->depth == 1;
-    skip_space(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
+    if (closes_at_once(s, '}'))
         return 1;
-    }
     for (;;) {
         int escaped = 0, is_method = 0;
         if (s->p >= s->end || *s->p != '"')
@@ -253,41 +279,22 @@ static int scan_object(Scan *s)
             if (is_method)
                 s->method = NULL; /* not a string: Python sees no method */
         }
-        skip_space(s);
-        if (s->p >= s->end)
-            return 0;
-        if (*s->p == '}') {
-            s->p++;
-            return 1;
-        }
-        if (*s->p != ',')
-            return 0;
-        s->p++;
-        skip_space(s);
+        int more = separator(s, '}');
+        if (more <= 0)
+            return more == 0;
     }
 }
 
 static int scan_array(Scan *s)
 {
-    skip_space(s);
-    if (s->p < s->end && *s->p == ']') {
-        s->p++;
+    if (closes_at_once(s, ']'))
         return 1;
-    }
     for (;;) {
         if (!scan_value(s))
             return 0;
-        skip_space(s);
-        if (s->p >= s->end)
-            return 0;
-        if (*s->p == ']') {
-            s->p++;
-            return 1;
-        }
-        if (*s->p != ',')
-            return 0;
-        s->p++;
-        skip_space(s);
+        int more = separator(s, ']');
+        if (more <= 0)
+            return more == 0;
     }
 }
 
