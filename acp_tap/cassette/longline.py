@@ -12,7 +12,7 @@ itself, which is why a skeleton whose method or id is ``""`` is not trusted.
 
 :func:`classify_large` checks a whole line; :class:`LongLine` checks one as its pieces
 arrive, so the relay never joins them (the writer writes the pieces with ``writev``).
-Both answer exactly what ``envelope(loads_strict(line.decode()))`` would, or, for
+Both answer exactly what ``envelope(scan_json(line.decode()))`` would, or, for
 :class:`LongLine`, None when unsure (the caller then joins the pieces and asks
 :func:`classify_large`).
 """
@@ -24,7 +24,7 @@ import re
 
 import attrs
 
-from acp_tap.cassette.codec import MAX_DEPTH, loads_strict, too_deep
+from acp_tap.cassette.codec import MAX_DEPTH, scan_json
 from acp_tap.wire.jsonrpc import Envelope, Kind, envelope
 from acp_tap.wire.jsonscan import scan
 
@@ -36,8 +36,6 @@ LONG_STRING = 1 << 12
 
 SKELETON = 1 << 18
 """The most bytes of a line left to parse once its long strings are taken out."""
-
-"""Deeper documents are stored as text: Python's JSON readers stop near 1000 levels."""
 
 _QUOTE, _BACKSLASH, _BACKSLASH_BYTE = b'"', b"\\", 0x5C
 _CONTROLS = tuple(bytes([c]) for c in range(0x20))
@@ -78,14 +76,8 @@ def classify_large(content: bytes | bytearray) -> Envelope | None:
 def _decoded(content: bytes | bytearray) -> Envelope | None:
     """The envelope of a line by decoding it whole, or None if it is not JSON."""
     try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if too_deep(text):
-        return None
-    try:
-        return envelope(loads_strict(text))
-    except (ValueError, RecursionError):
+        return envelope(scan_json(content.decode("utf-8")))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
 
 
@@ -96,11 +88,8 @@ def _parse(skeleton: bytes) -> Envelope | None:
     redaction needs its method (a ``session/new`` with ``"id": false`` still holds
     secrets): it comes back as an ``INVALID`` envelope that carries the method.
     """
-    text = skeleton.decode("utf-8")
-    if too_deep(text):
-        return None
     try:
-        value = loads_strict(text)
+        value = scan_json(skeleton.decode("utf-8"))
     except (ValueError, RecursionError):
         return None
     found = envelope(value)

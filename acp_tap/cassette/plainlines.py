@@ -18,7 +18,7 @@ what it takes byte for byte the same.
 from __future__ import annotations
 
 from collections.abc import Callable, Set
-from typing import Final
+from typing import Any, Final
 
 from acp_tap.cassette.codec import scan_json
 from acp_tap.native import native
@@ -56,16 +56,22 @@ def frame_plain_lines_py(  # noqa: PLR0917 (the C function's signature)
 def _is_plain(line: bytes, plain: PlainMethods) -> bool:
     try:
         value = scan_json(line.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return False
+    untracked, method = filed_under(value)
+    return untracked and method_key(method) in plain
+
+
+def filed_under(value: Any) -> tuple[bool, str | None]:
+    """How a decoded line is filed for storing verbatim: (no ``id``, so no request or
+    response to track; its ``method`` if a string, else None).
+    """
     if type(value) is not dict:
-        return None in plain
+        return True, None
     if "id" in value:
-        return False
+        return False, None
     method = value.get("method")
-    if type(method) is not str:
-        return None in plain
-    return method_key(method) in plain
+    return True, method if type(method) is str else None
 
 
 def method_key(method: str | None) -> bytes | None:

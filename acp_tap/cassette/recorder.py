@@ -25,7 +25,12 @@ import attrs
 from acp_tap.cassette.codec import dumps_compact, encode_parts, loads_strict, scan_json
 from acp_tap.cassette.longline import Buffer, LongLine, classify_large
 from acp_tap.cassette.model import Direction, Eol, Frame, Payload
-from acp_tap.cassette.plainlines import FramePlainLines, frame_plain_lines, method_key
+from acp_tap.cassette.plainlines import (
+    FramePlainLines,
+    filed_under,
+    frame_plain_lines,
+    method_key,
+)
 from acp_tap.redaction import PLACEHOLDER, Redactor, redact_frame
 from acp_tap.wire.jsonrpc import INVALID, Envelope, Kind, envelope
 from acp_tap.wire.pending import PendingRequests
@@ -292,14 +297,9 @@ class Recorder:
         redaction rule can touch. Requests and responses (with an ``id``) say no: they are
         tracked by :meth:`_json`. Remembered per method.
         """
-        if type(value) is dict:
-            if "id" in value:
-                return False
-            method = value.get("method")
-            if type(method) is not str:
-                method = None
-        else:
-            method = None
+        untracked, method = filed_under(value)
+        if not untracked:
+            return False
         cache = self._plain[direction]
         plain = cache.get(method)
         if plain is None:

@@ -32,6 +32,9 @@ from acp_tap.replay.plan import (
 )
 from acp_tap.wire.jsonrpc import Envelope, Kind, RequestId, envelope
 
+EnvelopeHead = tuple[bytes | None, bytes | None, bytes | None]
+"""FAST_ENVELOPE's id, method and sessionId groups (None where absent)."""
+
 _new_step = tuple.__new__  # AgentStep without its keyword defaults: the hot path's 16 fields
 _EOL_BYTES = {eol: eol.bytes for eol in Eol}
 _JSON = Payload.JSON
@@ -195,7 +198,7 @@ class Compiler:
             stderr=stderr, redacted=frame.redacted,
         )  # fmt: skip
 
-    def add_session_notification(
+    def _add_session_notification(
         self,
         seq: int,
         t: float,
@@ -204,7 +207,7 @@ class Compiler:
         *,
         sid: bytes,
         method: bytes,
-        redacted: tuple[str, ...] = (),
+        redacted: tuple[str, ...],
     ) -> None:
         """The hot path: a session notification (``session/update``...), its routing read
         by :data:`FAST_ENVELOPE` (no id, a method, ``params.sessionId`` first).
@@ -226,17 +229,34 @@ class Compiler:
         )  # fmt: skip
 
     def add_agent_message(
-        self, seq: int, t: float, raw: bytes, eol: Eol, redacted: tuple[str, ...] = ()
+        self,
+        seq: int,
+        t: float,
+        raw: bytes,
+        eol: Eol,
+        redacted: tuple[str, ...] = (),
+        *,
+        head: EnvelopeHead | None = None,
     ) -> None:
-        """A recorded agent JSON message, by its bytes (the loader's fast path calls this)."""
-        m = FAST_ENVELOPE.match(raw)
-        if m is not None:
-            id_text, method, sid, _ = m.groups()
-            if id_text is None and sid is not None and method != b"$/cancel_request":
-                self.add_session_notification(
-                    seq, t, raw, eol, sid=sid, method=method, redacted=redacted
-                )
-                return
+        """A recorded agent JSON message, by its bytes (the loader's fast path calls this).
+
+        ``head`` is :data:`FAST_ENVELOPE`'s id, method and sessionId groups on ``raw``
+        (None where absent), when the caller has read them already.
+        """
+        m = FAST_ENVELOPE.match(raw) if head is None else None
+        id_text, method, sid = head or (m.group(1, 2, 3) if m is not None else (None, None, None))
+        if (
+            id_text is None
+            and sid is not None
+            and method is not None
+            and method != b"$/cancel_request"
+        ):
+            self._add_session_notification(
+                seq, t, raw, eol, sid=sid, method=method, redacted=redacted
+            )
+            return
+        if head is not None:  # the caller read the routing only: match for the rest
+            m = FAST_ENVELOPE.match(raw)
         env, sid_text, msg = agent_envelope(raw, m)
         if env.is_response and env.id is not None:
             request = self.open_client_requests.pop(id_key(env.id), None)

@@ -48,11 +48,10 @@ def compile_path(
     :func:`load_for_replay` and :func:`~acp_tap.replay.compiler.compile_plan` raise.
     """
     compiler = Compiler(tuple(IgnorePath.parse(p) for p in ignore), stderr)
-    add_client, add_agent, add_message, add_notification = (
+    add_client, add_agent, add_message = (
         compiler.add_client,
         compiler.add_agent,
         compiler.add_agent_message,
-        compiler.add_session_notification,
     )
     directions, eols, json_payload = _DIRECTIONS, _EOLS, Payload.JSON
     last_t = 0.0
@@ -68,12 +67,10 @@ def compile_path(
     builder = CassetteBuilder(os.fspath(path), slow)
     for seq, t, direction, eol, raw, id_text, method, sid in _fast_frames(builder):
         last_t = t
-        if direction != b"a2c":
-            slow(Frame(seq, t, directions[direction], raw, json_payload, eols[eol]))
-        elif id_text is None and sid and method and method != b"$/cancel_request":
-            add_notification(seq, t, raw, eols[eol], sid=sid, method=method)
+        if direction == b"a2c":
+            add_message(seq, t, raw, eols[eol], head=(id_text, method, sid))
         else:
-            add_message(seq, t, raw, eols[eol])
+            slow(Frame(seq, t, directions[direction], raw, json_payload, eols[eol]))
     cassette = builder.cassette([])
     return compiler.finish(cassette.footer, last_t), cassette
 
