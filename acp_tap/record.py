@@ -29,7 +29,7 @@ from acp_tap.cassette.recorder import Batch, Recorder
 from acp_tap.cassette.writer import CassetteWriter
 from acp_tap.errors import AgentStartError
 from acp_tap.redaction import RedactionRules, Redactor
-from acp_tap.stdio import Receiver, keep_freed_buffers, send_all, widen_pipe
+from acp_tap.stdio import Receiver, send_all, widen_pipe
 
 CHUNK = 1 << 20
 STALL = 2.0  # seconds without disk progress before frames are dropped instead of waited for
@@ -140,7 +140,6 @@ async def _record(
     for stream in (process.stdin, process.stdout, process.stderr):
         if isinstance(stream, trio.lowlevel.FdStream):
             widen_pipe(stream.fileno())
-    keep_freed_buffers()
     session = _Session(config, process, writer, Recorder(Redactor(config.rules)), log)
     try:
         await session.run(client_in, client_out, signals)

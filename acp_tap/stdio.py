@@ -11,11 +11,9 @@ fast paths for pipes.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import fcntl
 import os
-import platform
 import stat
 
 import trio
@@ -70,28 +68,6 @@ def widen_pipe(fd: int) -> None:
     if hasattr(fcntl, "F_SETPIPE_SZ"):
         with contextlib.suppress(OSError):
             fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-
-
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
-HEAP_BUFFER = 4 << 20
-HEAP_RETAIN = 16 << 20
-
-
-def keep_freed_buffers() -> None:
-    """Ask glibc's malloc to reuse freed relay buffers rather than give them back at once.
-
-    By default a freed 1 MiB buffer goes back to the kernel (``munmap``, or trimming the
-    heap) and the next one costs a page fault per 4 KiB, zeroed: about a third of the
-    relay's kernel time. Buffers up to :data:`HEAP_BUFFER` bytes now come from the heap,
-    which keeps up to :data:`HEAP_RETAIN` bytes free (RSS stays near its peak, never
-    above it). A no-op on other C libraries.
-    """
-    if platform.libc_ver()[0] != "glibc":
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None)
-        libc.mallopt(_M_MMAP_THRESHOLD, HEAP_BUFFER)
-        libc.mallopt(_M_TRIM_THRESHOLD, HEAP_RETAIN)
 
 
 def fd_stream(fd: int) -> trio.lowlevel.FdStream | ThreadFdStream:
