@@ -15,7 +15,7 @@ from typing import Any
 
 import cattrs
 
-from acp_tap.cassette.framelines import scan_frames
+from acp_tap.cassette.framelines import DIRECTIONS, EOLS, scan_frames
 from acp_tap.cassette.model import (
     Direction,
     Eol,
@@ -30,8 +30,6 @@ from acp_tap.errors import CassetteFormatError
 
 _MSG_KEY = b',"msg":'
 _SEQ_KEY, _T_KEY, _ZERO = b'{"seq":', b',"t":', ord("0")
-_DIRECTIONS = {d.value.encode(): d for d in Direction}
-_EOLS = {None: Eol.LF, b"crlf": Eol.CRLF, b"none": Eol.NONE}
 
 
 def _reject_constant(name: str) -> Any:
@@ -211,7 +209,7 @@ def _usual_frame(line: bytes) -> Frame | None:
         parsed = _DECODER.decode(raw.decode("utf-8", "surrogatepass"))
     except (ValueError, RecursionError):
         return None
-    return Frame(seq, t, _DIRECTIONS[direction], raw, Payload.JSON, _EOLS[eol], (), parsed)
+    return Frame(seq, t, DIRECTIONS[direction], raw, Payload.JSON, EOLS[eol], (), parsed)
 
 
 def _decode_frame(obj: dict[str, Any], body: bytes, path: str, lineno: int) -> Frame:

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Final
 
+from acp_tap.cassette.model import Direction, Eol
 from acp_tap.native import native
 
 FAST_ENVELOPE: Final = re.compile(
@@ -27,6 +28,11 @@ FAST_ENVELOPE: Final = re.compile(
 
 FrameParts = tuple[int, float, bytes, bytes | None, bytes, bytes | None, bytes | None, bytes | None]
 """seq, t, dir, eol (None for LF), the message, and its id, method and sessionId (or None)."""
+
+DIRECTIONS: Final = {d.value.encode(): d for d in Direction}
+"""A split frame's ``dir`` bytes, as the direction."""
+EOLS: Final = {None: Eol.LF, b"crlf": Eol.CRLF, b"none": Eol.NONE}
+"""A split frame's ``eol`` bytes (None: absent), as the terminator."""
 
 ScanFrames = Callable[[bytes, int, int], tuple[list[FrameParts], int]]
 

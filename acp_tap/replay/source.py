@@ -14,16 +14,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 
-from acp_tap.cassette.framelines import FrameParts, scan_frames
-from acp_tap.cassette.model import Direction, Eol, Frame, Payload
+from acp_tap.cassette.framelines import DIRECTIONS, EOLS, FrameParts, scan_frames
+from acp_tap.cassette.model import Direction, Frame, Payload
 from acp_tap.cassette.reader import Cassette, CassetteBuilder
 from acp_tap.errors import UsageError
 from acp_tap.replay.compiler import Compiler
 from acp_tap.replay.matching import IgnorePath
 from acp_tap.replay.plan import Plan
-
-_DIRECTIONS = {d.value.encode(): d for d in Direction}
-_EOLS = {None: Eol.LF, b"crlf": Eol.CRLF, b"none": Eol.NONE}
 
 BATCH = 4096
 """Frames split per call of :func:`~acp_tap.cassette.framelines.scan_frames`."""
@@ -32,7 +29,7 @@ BATCH = 4096
 def load_for_replay(path: str | os.PathLike[str]) -> Cassette:
     """Load a cassette, as :func:`acp_tap.cassette.reader.load` does, only faster."""
     frames: list[Frame] = []
-    directions, eols, json_payload = _DIRECTIONS, _EOLS, Payload.JSON
+    directions, eols, json_payload = DIRECTIONS, EOLS, Payload.JSON
     builder = CassetteBuilder(os.fspath(path), frames.append)
     for seq, t, direction, eol, raw, *_ in _fast_frames(builder):
         frames.append(Frame(seq, t, directions[direction], raw, json_payload, eols[eol]))
@@ -53,7 +50,7 @@ def compile_path(
         compiler.add_agent,
         compiler.add_agent_message,
     )
-    directions, eols, json_payload = _DIRECTIONS, _EOLS, Payload.JSON
+    directions, eols, json_payload = DIRECTIONS, EOLS, Payload.JSON
     last_t = 0.0
 
     def slow(frame: Frame) -> None:
