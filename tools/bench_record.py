@@ -34,6 +34,7 @@ import base64
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -419,6 +420,8 @@ def filesystem(path: Path) -> str:
 
 def setups(agent: tuple[str, ...], cassette: Path) -> list[Setup]:
     """direct, socat (default and 64 KiB blocks) and acp-tap around ``agent``."""
+    if shutil.which("socat") is None:
+        raise SystemExit("socat is not installed: the baseline needs it (apt-get install socat)")
     if any(c in word for word in agent for c in " \t\"'\\:,!()[]{}"):
         raise SystemExit(f"agent {agent} has characters socat's EXEC address would interpret")
     exec_address = "EXEC:" + " ".join(agent)
