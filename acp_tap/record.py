@@ -1,11 +1,11 @@
 """The recording proxy: relay client <-> agent byte for byte, tee every line into a cassette.
 
-Forward first, record second: each chunk is written to the other side before a copy is
-framed, and the cassette is written by a background thread (see ``cassette.writer``).
-Pipes are read up to 1 MiB at a time, directly when data is waiting (see
-``stdio.Receiver``). If the cassette falls more than its budget behind, the stream that
-produced the backlog waits for the disk (memory stays bounded, no frame is lost); only a
-disk making no progress at all for ``STALL`` seconds makes the writer drop frames.
+Forward first, record second: the relay thread (:mod:`acp_tap.relay`) writes each chunk
+to the other side before a copy is framed, and the cassette is written by a background
+thread (:mod:`acp_tap.cassette.writer`). If the cassette falls more than its budget
+behind, the relay waits for the disk (memory stays bounded, no frame is lost); only a
+disk making no progress at all for ``writer.STALL`` seconds makes the writer drop frames.
+trio runs the agent, forwards signals, and bounds how long its output is awaited.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import datetime
 import os
 import platform
 import signal
-import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -29,12 +28,10 @@ from acp_tap.cassette.recorder import Batch, Recorder
 from acp_tap.cassette.writer import CassetteWriter
 from acp_tap.errors import AgentStartError
 from acp_tap.redaction import RedactionRules, Redactor
-from acp_tap.stdio import Receiver, send_all, widen_pipe
+from acp_tap.relay import Relay, Route, prepare, write_all
 
-CHUNK = 1 << 20
-STALL = 2.0  # seconds without disk progress before frames are dropped instead of waited for
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-_CLOSED = (trio.BrokenResourceError, trio.ClosedResourceError)
+_OUTPUTS = (Direction.AGENT_TO_CLIENT, Direction.AGENT_STDERR)
 
 
 @attrs.frozen
@@ -98,16 +95,13 @@ def make_header(config: RecordConfig) -> Header:
     )
 
 
-async def record(
-    config: RecordConfig,
-    client_in: trio.abc.ReceiveStream,
-    client_out: trio.abc.SendStream,
-    log: trio.abc.SendStream,
-) -> RecordResult:
+async def record(config: RecordConfig, client_in: int, client_out: int, log: int) -> RecordResult:
     """Run the agent, relay and record until it exits; return its status.
 
-    Raises :class:`~acp_tap.errors.CassetteCreateError` or
-    :class:`~acp_tap.errors.AgentStartError` before any byte is relayed.
+    Takes ``client_in`` and ``client_out`` (the client's ends, closed when done); writes
+    the agent's stderr and acp-tap's own messages to ``log``. Raises
+    :class:`~acp_tap.errors.CassetteCreateError` or :class:`~acp_tap.errors.AgentStartError`
+    before any byte is relayed.
     """
     with contextlib.ExitStack() as stack:
         signals = (
@@ -121,34 +115,47 @@ async def record(
 async def _record(
     config: RecordConfig,
     signals: AsyncIterator[int] | None,
-    client_in: trio.abc.ReceiveStream,
-    client_out: trio.abc.SendStream,
-    log: trio.abc.SendStream,
+    client_in: int,
+    client_out: int,
+    log: int,
 ) -> RecordResult:
     writer = CassetteWriter.create(config.cassette, make_header(config), force=config.force)
+    pipes = [os.pipe2(os.O_CLOEXEC) for _ in range(3)]  # the agent's stdin, stdout, stderr
+    (stdin, to_agent), (from_agent, stdout), (from_stderr, stderr) = pipes
     try:
         process = await trio.lowlevel.open_process(
             list(config.argv),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
             process_group=0,  # a terminal's ^C reaches acp-tap alone, which forwards it once
         )
     except OSError as exc:
         writer.discard()
+        for fd in (fd for pair in pipes for fd in pair):
+            os.close(fd)
         raise spawn_error(config.argv[0], exc) from None
-    for stream in (process.stdin, process.stdout, process.stderr):
-        if isinstance(stream, trio.lowlevel.FdStream):
-            widen_pipe(stream.fileno())
+    finally:
+        for fd in (stdin, stdout, stderr):  # the agent's ends: the child has its copies
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    for fd in (client_in, client_out, log, to_agent, from_agent, from_stderr):
+        prepare(fd)
+    routes = (
+        Route(Direction.CLIENT_TO_AGENT, client_in, to_agent),
+        Route(Direction.AGENT_TO_CLIENT, from_agent, client_out),
+        Route(Direction.AGENT_STDERR, from_stderr, log, owns_sink=False),
+    )
     session = _Session(config, process, writer, Recorder(Redactor(config.rules)), log)
+    session.relay = Relay(routes, session.recorded, session.ended)
     try:
-        await session.run(client_in, client_out, signals)
+        await session.run(signals)
     finally:
         if process.returncode is None:
             process.kill()
         with trio.CancelScope(shield=True):
             await process.wait()
-    return await session.finish()
+    return session.finish()
 
 
 @attrs.define(eq=False)
@@ -157,41 +164,49 @@ class _Session:
     process: trio.Process
     writer: CassetteWriter
     recorder: Recorder
-    log: trio.abc.SendStream
+    log: int
+    relay: Relay = attrs.field(init=False)
     started: float = attrs.field(factory=time.monotonic)
-    log_lock: trio.Lock = attrs.field(factory=trio.Lock)
+    token: trio.lowlevel.TrioToken = attrs.field(factory=trio.lowlevel.current_trio_token)
+    outputs_done: trio.Event = attrs.field(factory=trio.Event)
+    outputs_open: int = len(_OUTPUTS)
     closed_first: str | None = None
     reported: bool = False
 
     def now(self) -> float:
         return time.monotonic() - self.started
 
-    async def run(
-        self,
-        client_in: trio.abc.ReceiveStream,
-        client_out: trio.abc.SendStream,
-        signals: AsyncIterator[int] | None,
-    ) -> None:
-        proc = self.process
-        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-        outputs_done = (trio.Event(), trio.Event())
+    async def run(self, signals: AsyncIterator[int] | None) -> None:
+        """Relay until the agent has exited and its output has ended (or ``drain`` passed)."""
         async with trio.open_nursery() as nursery:
             if signals is not None:
                 nursery.start_soon(self._forward_signals, signals, nursery)
-            nursery.start_soon(self._pump, client_in, proc.stdin, Direction.CLIENT_TO_AGENT, None)
-            nursery.start_soon(
-                self._pump, proc.stdout, client_out, Direction.AGENT_TO_CLIENT, outputs_done[0]
-            )
-            nursery.start_soon(
-                self._pump, proc.stderr, self.log, Direction.AGENT_STDERR, outputs_done[1]
-            )
-            await proc.wait()
+            nursery.start_soon(_run_relay, self.relay)
+            await self.process.wait()
             with trio.move_on_after(self.config.drain):
-                for event in outputs_done:
-                    await event.wait()
+                await self.outputs_done.wait()
             nursery.cancel_scope.cancel()
 
-    async def finish(self) -> RecordResult:
+    def recorded(self, direction: Direction, chunk: bytes) -> None:
+        """A chunk was forwarded (in the relay's thread): record it."""
+        self._put(self.recorder.feed(direction, chunk, self.now()))
+        if not self.writer.has_room():
+            self.writer.wait_for_room()
+
+    def ended(self, direction: Direction) -> None:
+        """A stream ended (in the relay's thread)."""
+        self._put(self.recorder.close(direction, self.now()))
+        if self.closed_first is None and direction is not Direction.AGENT_STDERR:
+            self.closed_first = "client" if direction is Direction.CLIENT_TO_AGENT else "agent"
+        if direction in _OUTPUTS:
+            self.outputs_open -= 1
+            if not self.outputs_open:
+                self.token.run_sync_soon(self.outputs_done.set)
+
+    def finish(self) -> RecordResult:
+        """Write the footer (after the relay has stopped) and say how the session ended."""
+        for direction in Direction:  # a stream cut off mid-line still has its last line recorded
+            self.writer.put(self.recorder.close(direction, self.now()))
         returncode = self.process.returncode
         assert returncode is not None
         status = exit_status(returncode)
@@ -205,78 +220,28 @@ class _Session:
             frames={d.value: n for d, n in self.recorder.counts.items()},
             dropped=self.writer.dropped,
         )
-        if not await trio.to_thread.run_sync(self.writer.close, footer, 10.0):
-            await self.say(f"cassette {self.writer.path} is still being written; giving up")
+        if not self.writer.close(footer, 10.0):
+            self.say(f"cassette {self.writer.path} is still being written; giving up")
         if self.writer.error and not self.reported:
-            await self.say(self.writer.error)
+            self.say(self.writer.error)
         elif self.writer.dropped:
-            await self.say(f"{self.writer.dropped} frames were not recorded (the disk stalled)")
+            self.say(f"{self.writer.dropped} frames were not recorded (the disk stalled)")
         if not self.config.quiet:
             counts = ", ".join(f"{n} {d}" for d, n in footer.frames.items())
-            await self.say(f"recorded {counts} frames to {self.writer.path}; agent status {status}")
+            self.say(f"recorded {counts} frames to {self.writer.path}; agent status {status}")
         return RecordResult(status, footer, self.writer.error)
 
-    async def say(self, message: str) -> None:
-        async with self.log_lock:
-            with contextlib.suppress(*_CLOSED):
-                await self.log.send_all(f"acp-tap: {message}\n".encode())
+    def say(self, message: str) -> None:
+        """Write a message to the log (once the relay has stopped; it owns the log until then)."""
+        with contextlib.suppress(OSError):
+            write_all(self.log, message_line(message))
 
-    async def _pump(
-        self,
-        source: trio.abc.ReceiveStream,
-        sink: trio.abc.SendStream,
-        direction: Direction,
-        done: trio.Event | None,
-    ) -> None:
-        """Relay ``source`` to ``sink`` until EOF, recording each line; then close ``sink``."""
-        sink_open = True
-        lock = self.log_lock if direction is Direction.AGENT_STDERR else None
-        receiver = Receiver(source)
-        while True:
-            try:
-                chunk = await receiver.receive_some(CHUNK)
-            except _CLOSED:
-                chunk = b""
-            if not chunk:
-                break
-            if type(chunk) is not bytes:
-                chunk = bytes(chunk)
-            if sink_open:
-                sink_open = await _forward(sink, chunk, lock)
-            self._record(self.recorder.feed(direction, chunk, self.now()))
-            if not self.writer.has_room():
-                await self._wait_for_disk()
-        self._record(self.recorder.close(direction, self.now()))
-        if self.closed_first is None and direction is not Direction.AGENT_STDERR:
-            self.closed_first = "client" if direction is Direction.CLIENT_TO_AGENT else "agent"
-        if direction is not Direction.AGENT_STDERR:
-            with trio.CancelScope(shield=True):
-                await sink.aclose()
-        if done is not None:
-            done.set()
-
-    def _record(self, batch: Batch) -> None:
+    def _put(self, batch: Batch) -> None:
         writer = self.writer
         writer.put(batch)
         if writer.error and not self.reported:
             self.reported = True
-            trio.lowlevel.spawn_system_task(self.say, writer.error)
-
-    async def _wait_for_disk(self) -> None:
-        """Hold this stream while the cassette lags more than its budget (memory stays bounded).
-
-        If the disk makes no progress for ``STALL`` seconds, give up waiting: the writer
-        drops frames beyond its budget until it catches up, and the session goes on.
-        """
-        writer = self.writer
-        progress, since = writer.written, trio.current_time()
-        while not writer.has_room() and not writer.error:
-            await trio.sleep(0.001)
-            if writer.written != progress:
-                progress, since = writer.written, trio.current_time()
-            elif trio.current_time() - since > STALL:
-                writer.stall()
-                return
+            self.relay.send(Direction.AGENT_STDERR, message_line(writer.error))
 
     async def _forward_signals(self, signals: AsyncIterator[int], nursery: trio.Nursery) -> None:
         kill_scheduled = False
@@ -295,19 +260,27 @@ class _Session:
             self.process.kill()
 
 
-async def _forward(
-    sink: trio.abc.SendStream, chunk: bytes | bytearray, lock: trio.Lock | None
-) -> bool:
-    """Send ``chunk``; False once the sink is gone (its reader closed)."""
+def message_line(message: str) -> bytes:
+    """One line of acp-tap's own on stderr."""
+    return f"acp-tap: {message}\n".encode()
+
+
+async def _run_relay(relay: Relay) -> None:
+    """Run ``relay`` in a worker thread; cancelling this stops it, and waits until it has."""
     try:
-        if lock is None:
-            await send_all(sink, chunk)
-        else:
-            async with lock:
-                await send_all(sink, chunk)
-    except _CLOSED:
-        return False
-    return True
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_stop_when_cancelled, relay)
+            await trio.to_thread.run_sync(relay.run)
+            nursery.cancel_scope.cancel()
+    finally:
+        relay.close()
+
+
+async def _stop_when_cancelled(relay: Relay) -> None:
+    try:
+        await trio.sleep_forever()
+    finally:
+        relay.stop()
 
 
 def default_cassette_name(argv0: str, *, pid: int | None = None) -> str:

@@ -5,8 +5,8 @@ only (all those waiting, in one call): nothing is buffered in user space, so aft
 crash (even SIGKILL) the file holds every record written so far, each complete.
 
 Memory is bounded: when more than :data:`QUEUE_BUDGET` bytes wait for the disk, the relay
-is asked to wait (:meth:`CassetteWriter.has_room`); only if the disk makes no progress
-at all (:meth:`CassetteWriter.stall`) or fails are later records dropped and counted.
+waits (:meth:`CassetteWriter.wait_for_room`); only if the disk makes no progress at all
+for :data:`STALL` seconds, or fails, are later records dropped and counted.
 A failure is reported once; the caller's session goes on.
 """
 
@@ -44,6 +44,9 @@ IDLE = 0.05
 
 QUEUE_BUDGET = 8 << 20
 """Bytes of frames waiting for the disk beyond which the relay should wait (see has_room)."""
+
+STALL = 2.0
+"""Seconds without disk progress after which frames are dropped instead of waited for."""
 
 _Item = Batch | Footer | None
 
@@ -139,9 +142,20 @@ class CassetteWriter:
         """Whether the frames waiting for the disk fit the budget (else the caller should wait)."""
         return self._enqueued - self._written <= QUEUE_BUDGET
 
-    def stall(self) -> None:
-        """No disk progress for too long: drop frames past the budget until the disk catches up."""
-        self._stalled = True
+    def wait_for_room(self, stall: float = STALL) -> None:
+        """Block while more than the budget waits for the disk (so memory stays bounded).
+
+        If the disk makes no progress for ``stall`` seconds, stop waiting: frames past the
+        budget are dropped until the disk catches up, and the session goes on.
+        """
+        progress, since = self._written, time.monotonic()
+        while not self.has_room() and not self.error:
+            time.sleep(POLL)
+            if self._written != progress:
+                progress, since = self._written, time.monotonic()
+            elif time.monotonic() - since > stall:
+                self._stalled = True
+                return
 
     def discard(self) -> None:
         """Close and delete a cassette that recorded nothing (the agent did not start)."""

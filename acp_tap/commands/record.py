@@ -81,9 +81,9 @@ def run(args: argparse.Namespace) -> int:
     """Record one session; return the agent's status."""
     import trio
 
-    from acp_tap.record import RecordConfig, record
+    from acp_tap.record import RecordConfig, message_line, record
     from acp_tap.redaction import RedactionRules
-    from acp_tap.stdio import open_stdio
+    from acp_tap.relay import write_all
 
     command = list(args.command)
     if command[:1] == ["--"]:
@@ -107,10 +107,9 @@ def run(args: argparse.Namespace) -> int:
     )
 
     async def main() -> int:
-        client_in, client_out, log = open_stdio()
         if not config.quiet:
-            await log.send_all(f"acp-tap: recording {command[0]} to {config.cassette}\n".encode())
-        result = await record(config, client_in, client_out, log)
+            write_all(2, message_line(f"recording {command[0]} to {config.cassette}"))
+        result = await record(config, 0, 1, 2)
         return result.status
 
     status: int = trio.run(main)

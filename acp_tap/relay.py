@@ -1,0 +1,277 @@
+"""The recording proxy's relay: one thread moves every stream's bytes, with ``poll(2)``.
+
+Each :class:`Route` carries one stream from a source descriptor to a sink descriptor.
+Bytes are written to the sink as soon as they are read (forward first) and only then
+handed to the ``recorded`` callback (record second). A full sink holds only its own
+route: that route stops reading until the sink drains while the others go on, so the
+relay adds no deadlock that direct pipes would not have. A sink whose reader is gone is
+dropped, and its source is still read (and recorded) to the end.
+
+Why a thread and not trio tasks: a ping-pong through trio costs each hop two passes of
+its run loop and an ``epoll_ctl``, which doubled the proxy's CPU time per round trip and
+the latency it adds (``tools/bench_record.py``). One thread that polls all streams and
+calls ``read``/``write`` itself (each releases the GIL) costs about what socat does. trio
+still runs everything else around it: the agent process, signals, timeouts, and stopping
+this thread (:meth:`Relay.stop`).
+
+Pipes and sockets are made non-blocking (see :func:`prepare`); terminals, regular files
+and ``/dev/null`` stay as they are (acp-tap never changes a shared terminal's mode), and
+are read or written only when ``poll`` says they are ready.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import errno
+import fcntl
+import os
+import select
+import stat
+from collections.abc import Callable, Sequence
+
+import attrs
+
+from acp_tap.cassette.model import Direction
+
+CHUNK = 1 << 20
+"""Bytes read at most per ``read`` (while a stream keeps filling its reads)."""
+
+SMALL_READ = 1 << 16
+"""Bytes read per ``read`` while a stream's reads come back small.
+
+Below malloc's mmap threshold (128 KiB), so a small read costs no ``mmap``/``munmap``
+pair; a read that fills its buffer makes the next one 4 times larger, up to :data:`CHUNK`.
+"""
+
+PIPE_SIZE = 1 << 20
+"""A pipe's buffer is widened to this where Linux allows: fewer, larger reads and writes."""
+
+_IN = select.POLLIN
+_OUT = select.POLLOUT
+_GONE = frozenset({errno.EPIPE, errno.ECONNRESET, errno.EIO, errno.EBADF})
+"""Errors that mean the other end is gone (not a bug of ours): the stream ends there."""
+
+
+def widen_pipe(fd: int) -> None:
+    """Give a pipe a :data:`PIPE_SIZE` buffer where Linux allows."""
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+
+
+def prepare(fd: int) -> None:
+    """Make a pipe or socket non-blocking (and widen a pipe); leave anything else as it is."""
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISFIFO(mode):
+        widen_pipe(fd)
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        os.set_blocking(fd, False)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd``, blocking or not, waiting for room as needed."""
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view) :]
+        except BlockingIOError:
+            select.select([], [fd], [])
+
+
+@attrs.define(eq=False)
+class Route:
+    """One stream, read from ``source`` and written to ``sink``.
+
+    The route owns ``source`` and closes it at its end. If ``owns_sink``, it also closes
+    ``sink`` once everything read has been written, so the reader sees end of file.
+    ``source`` and ``sink`` are ``-1`` once closed (or gone).
+    """
+
+    direction: Direction
+    source: int
+    sink: int
+    owns_sink: bool = True
+    backlog: collections.deque[memoryview] = attrs.field(factory=collections.deque)
+    read_size: int = SMALL_READ
+
+    def interest(self) -> tuple[int, int] | None:
+        """What to poll: the sink while it has a backlog, else the source, else nothing."""
+        if self.backlog:
+            return self.sink, _OUT
+        if self.source >= 0:
+            return self.source, _IN
+        return None
+
+    def read(self) -> bytes | None:
+        """What the source has: ``None`` if nothing yet, ``b""`` at its end (then closed)."""
+        size = self.read_size
+        try:
+            chunk = os.read(self.source, size)
+        except BlockingIOError:
+            return None
+        except OSError as exc:
+            if exc.errno not in _GONE:
+                raise
+            chunk = b""
+        if len(chunk) == size:
+            self.read_size = min(size * 4, CHUNK)
+        elif len(chunk) < SMALL_READ:
+            self.read_size = SMALL_READ
+        if not chunk:
+            os.close(self.source)
+            self.source = -1
+            if not self.backlog:
+                self._close_sink()
+        return chunk
+
+    def send(self, data: bytes) -> None:
+        """Write ``data`` to the sink now; what it cannot take yet waits, in order."""
+        if self.sink < 0:
+            return
+        if self.backlog:
+            self.backlog.append(memoryview(data))
+            return
+        try:
+            written = os.write(self.sink, data)
+        except BlockingIOError:
+            written = 0
+        except OSError as exc:
+            self._sink_failed(exc)
+            return
+        if written < len(data):
+            self.backlog.append(memoryview(data)[written:])
+
+    def flush(self) -> None:
+        """Write as much of the backlog as the sink takes now."""
+        backlog = self.backlog
+        try:
+            while backlog:
+                view = backlog[0]
+                written = os.write(self.sink, view)
+                if written < len(view):
+                    backlog[0] = view[written:]
+                    return
+                backlog.popleft()
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._sink_failed(exc)
+            return
+        if self.source < 0:
+            self._close_sink()
+
+    def close(self) -> None:
+        """Close what the route still owns; what was not written yet is dropped."""
+        if self.source >= 0:
+            os.close(self.source)
+            self.source = -1
+        self.backlog.clear()
+        self._close_sink()
+
+    def _close_sink(self) -> None:
+        if self.owns_sink and self.sink >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.sink)
+            self.sink = -1
+
+    def _sink_failed(self, exc: OSError) -> None:
+        """The sink's reader is gone: drop the backlog, and read the source to its end anyway."""
+        if exc.errno not in _GONE:
+            raise exc
+        self.backlog.clear()
+        self._close_sink()
+        self.sink = -1
+
+
+@attrs.define(eq=False)
+class Relay:
+    """Moves the bytes of every route in one thread (:meth:`run`) until all have ended.
+
+    ``recorded(direction, chunk)`` is called after each chunk has been forwarded, and
+    ``ended(direction)`` after a source's end; both run in the relay's thread, as does
+    :meth:`send`. :meth:`stop` may be called from any thread; :meth:`close` after
+    :meth:`run` has returned.
+    """
+
+    routes: Sequence[Route]
+    recorded: Callable[[Direction, bytes], None]
+    ended: Callable[[Direction], None]
+    _wake: tuple[int, int] = attrs.field(factory=lambda: os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK))
+
+    def run(self) -> None:
+        """Relay until every route has finished or :meth:`stop` is called; close what they own."""
+        try:
+            self._loop()
+        finally:
+            for route in self.routes:
+                route.close()
+
+    def stop(self) -> None:
+        """Make :meth:`run` return soon (from any thread)."""
+        with contextlib.suppress(BlockingIOError):
+            os.write(self._wake[1], b"!")
+
+    def close(self) -> None:
+        """Release the stop pipe (once :meth:`run` has returned)."""
+        for fd in self._wake:
+            os.close(fd)
+
+    def send(self, direction: Direction, data: bytes) -> None:
+        """Write acp-tap's own ``data`` into ``direction``'s sink, in order with the stream's."""
+        for route in self.routes:
+            if route.direction is direction:
+                route.send(data)
+
+    def _loop(self) -> None:
+        stop = self._wake[0]
+        poller = select.poll()
+        poller.register(stop, _IN)
+        polled: dict[int, int] = {}
+        wanted: dict[int, tuple[Route, int]] = {}
+        recorded, ended = self.recorded, self.ended
+        while True:
+            wanted.clear()
+            for route in self.routes:
+                interest = route.interest()
+                if interest is not None:
+                    wanted[interest[0]] = (route, interest[1])
+            if not wanted:
+                return
+            _sync(poller, polled, wanted)
+            chunks: list[tuple[Route, bytes]] = []
+            ends: list[Route] = []
+            stopping = False
+            for fd, _ in poller.poll():
+                if fd == stop:
+                    stopping = True
+                    continue
+                route, what = wanted[fd]
+                if what == _OUT:
+                    route.flush()
+                    continue
+                chunk = route.read()
+                if chunk:
+                    route.send(chunk)
+                    chunks.append((route, chunk))
+                elif chunk is not None:
+                    ends.append(route)
+            for route, chunk in chunks:  # forward everything ready first, then record it
+                recorded(route.direction, chunk)
+            for route in ends:
+                ended(route.direction)
+            if stopping:
+                return
+
+
+def _sync(
+    poller: select.poll, polled: dict[int, int], wanted: dict[int, tuple[Route, int]]
+) -> None:
+    """Make the poller watch what ``wanted`` says (changes only)."""
+    for fd in [fd for fd in polled if fd not in wanted]:
+        poller.unregister(fd)
+        del polled[fd]
+    for fd, (_, events) in wanted.items():
+        if polled.get(fd) != events:
+            poller.register(fd, events)
+            polled[fd] = events
