@@ -16,7 +16,8 @@ import os
 import platform
 import signal
 import time
-from collections.abc import AsyncIterator
+import traceback
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import attrs
@@ -172,6 +173,7 @@ class _Session:
     outputs_open: int = len(_OUTPUTS)
     closed_first: str | None = None
     reported: bool = False
+    failed: bool = False  # acp-tap could not record: the session goes on unrecorded
 
     def now(self) -> float:
         return time.monotonic() - self.started
@@ -189,13 +191,13 @@ class _Session:
 
     def recorded(self, direction: Direction, chunk: bytes) -> None:
         """A chunk was forwarded (in the relay's thread): record it."""
-        self._put(self.recorder.feed(direction, chunk, self.now()))
+        self._record(self.recorder.feed, direction, chunk)
         if not self.writer.has_room():
             self.writer.wait_for_room()
 
     def ended(self, direction: Direction) -> None:
         """A stream ended (in the relay's thread)."""
-        self._put(self.recorder.close(direction, self.now()))
+        self._record(self.recorder.close, direction)
         if self.closed_first is None and direction is not Direction.AGENT_STDERR:
             self.closed_first = "client" if direction is Direction.CLIENT_TO_AGENT else "agent"
         if direction in _OUTPUTS:
@@ -205,8 +207,9 @@ class _Session:
 
     def finish(self) -> RecordResult:
         """Write the footer (after the relay has stopped) and say how the session ended."""
-        for direction in Direction:  # a stream cut off mid-line still has its last line recorded
-            self.writer.put(self.recorder.close(direction, self.now()))
+        if not self.failed:  # a stream cut off mid-line still has its last line recorded
+            for direction in Direction:
+                self.writer.put(self.recorder.close(direction, self.now()))
         returncode = self.process.returncode
         assert returncode is not None
         status = exit_status(returncode)
@@ -236,12 +239,38 @@ class _Session:
         with contextlib.suppress(OSError):
             write_all(self.log, message_line(message))
 
+    def _record(self, step: Callable[..., Batch], direction: Direction, *chunk: bytes) -> None:
+        """``step(direction, *chunk, now)`` into the cassette; a failure stops recording only."""
+        if self.failed:
+            return
+        try:
+            self._put(step(direction, *chunk, self.now()))
+        except Exception as exc:  # noqa: BLE001 - a bug must cost the recording, never the session
+            self._give_up(exc, direction)
+
     def _put(self, batch: Batch) -> None:
-        writer = self.writer
-        writer.put(batch)
-        if writer.error and not self.reported:
-            self.reported = True
-            self.relay.send(Direction.AGENT_STDERR, message_line(writer.error))
+        self.writer.put(batch)
+        if self.writer.error and not self.reported:
+            self._report(self.writer.error)
+
+    def _report(self, error: str) -> None:
+        """Say what went wrong with the recording, once, in order with the agent's stderr."""
+        self.reported = True
+        self.relay.send(Direction.AGENT_STDERR, message_line(error))
+
+    def _give_up(self, exc: Exception, direction: Direction) -> None:
+        """acp-tap failed to record (a bug): say so once, stop recording, keep relaying."""
+        self.failed = True
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        error = (
+            f"recording stopped near frame {self.recorder.seq + 1} ({direction.value}): "
+            f"{type(exc).__name__}: {exc} at {where.filename}:{where.lineno}; the session goes "
+            "on, but the cassette ends here, without a footer. Please report this bug with "
+            "the agent's name and this message."
+        )
+        self.writer.fail(error)
+        if not self.reported:
+            self._report(error)
 
     async def _forward_signals(self, signals: AsyncIterator[int], nursery: trio.Nursery) -> None:
         kill_scheduled = False

@@ -109,7 +109,8 @@ class CassetteWriter:
     _enqueued: int = 0  # bytes queued, by the relay thread
     _written: int = 0  # bytes taken off the queue, by the writer thread
     _thread: threading.Thread | None = None
-    error: str | None = None  # set once, when a write fails
+    error: str | None = None  # set once, when a write fails (or see fail())
+    _broken: bool = False  # a write failed: nothing more is written
     _stalled: bool = False  # the disk stopped keeping up: drop frames beyond the budget
     _dropped_here: int = 0  # frames the relay thread did not queue
     _dropped_there: int = 0  # frames the writer thread could not write
@@ -156,6 +157,12 @@ class CassetteWriter:
             elif time.monotonic() - since > stall:
                 self._stalled = True
                 return
+
+    def fail(self, message: str) -> None:
+        """Stop recording (a bug upstream): frames queued so far are written, later ones are
+        dropped, and no footer is written."""
+        if self.error is None:
+            self.error = message
 
     def discard(self) -> None:
         """Close and delete a cassette that recorded nothing (the agent did not start)."""
@@ -230,12 +237,13 @@ class CassetteWriter:
     def _write(self, batches: list[Batch]) -> None:
         size = sum(batch.size for batch in batches)
         try:
-            if self.error is None:
+            if not self._broken:
                 write_all(self._fd, [buf for batch in batches for buf in batch.buffers])
             else:
                 self._dropped_there += sum(batch.frames for batch in batches)
         except OSError as exc:
             self._dropped_there += sum(batch.frames for batch in batches)
+            self._broken = True
             self.error = (
                 f"cannot write cassette {self.path}: {exc.strerror}; "
                 "the session goes on, but is no longer recorded"

@@ -1,0 +1,73 @@
+"""``acp_tap.record.record`` in process, on real pipes: what the CLI cannot provoke."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import trio
+
+from acp_tap.cassette.model import Direction
+from acp_tap.cassette.reader import load
+from acp_tap.cassette.recorder import Batch, Recorder
+from acp_tap.record import RecordConfig, RecordResult, record
+from tests.helpers import ECHO, TIMEOUT
+
+
+async def receive_exactly(stream: trio.abc.ReceiveStream, size: int) -> bytes:
+    got = b""
+    while len(got) < size:
+        chunk = await stream.receive_some(size - len(got))
+        assert chunk, f"end of file after {got!r}"
+        got += chunk
+    return got
+
+
+async def test_a_recording_bug_costs_the_recording_never_the_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recorder raising mid-session: every byte is still relayed, the failure is said once
+    on stderr (frame, error, file:line), and the cassette stops there, valid and without footer."""
+    feed, calls = Recorder.feed, 0
+
+    def failing_feed(self: Recorder, direction: Direction, chunk: bytes, now: float) -> Batch:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("boom")
+        return feed(self, direction, chunk, now)
+
+    monkeypatch.setattr(Recorder, "feed", failing_feed)
+    cassette = tmp_path / "session.ndjson"
+    config = RecordConfig(argv=tuple(ECHO), cassette=cassette, quiet=True, handle_signals=False)
+    proxy_in, client_writes = os.pipe()
+    client_reads, proxy_out = os.pipe()
+    log_reads, log = os.pipe()
+    lines = [f'{{"jsonrpc":"2.0","method":"n","params":{n}}}\n'.encode() for n in range(6)]
+    results: list[RecordResult] = []
+
+    async def run() -> None:
+        results.append(await record(config, proxy_in, proxy_out, log))
+
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run)
+            to_agent = trio.lowlevel.FdStream(client_writes)
+            from_agent = trio.lowlevel.FdStream(client_reads)
+            for line in lines:  # one line at a time: each is one chunk, one feed() call
+                await to_agent.send_all(line)
+                assert await receive_exactly(from_agent, len(line)) == line
+            await to_agent.aclose()
+            assert await from_agent.receive_some() == b""
+            await from_agent.aclose()
+    os.close(log)
+    said = os.read(log_reads, 1 << 16).decode()
+    os.close(log_reads)
+    assert results[0].status == 0
+    assert said.count("acp-tap: recording stopped") == 1, said
+    assert "near frame 3 (c2a): RuntimeError: boom at " in said
+    assert "test_record_session.py:" in said
+    recorded = load(cassette)
+    assert [f.wire_bytes for f in recorded.frames] == [lines[0], lines[0]]
+    assert recorded.footer is None
