@@ -14,6 +14,10 @@
  * integers long enough to hit CPython's int-parsing limit are left to the Python path
  * (acp_tap.cassette.plainlines.frame_plain_lines_py is the reference this must agree
  * with on every line it takes). The module holds no state.
+ *
+ * has_control(buffer, start, end) -> bool: whether buffer[start:end] holds a byte below
+ * 0x20, in one pass (acp_tap.cassette.longline's check of long lines; its reference is
+ * acp_tap.cassette.longline.has_control_py). The GIL is released while it looks.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -499,7 +503,65 @@ static PyObject *frame_plain_lines(PyObject *module, PyObject *const *args, Py_s
     return Py_BuildValue("(Nnn)", out, pos, count);
 }
 
+/* Whether [p, end) holds a byte below 0x20. */
+static int any_control(cursor p, cursor end)
+{
+#if defined(__SSE2__)
+    const __m128i top = _mm_set1_epi8(0x1f);
+    while (end - p >= 64) {
+        __m128i a = _mm_loadu_si128((const __m128i *)p);
+        __m128i b = _mm_loadu_si128((const __m128i *)(p + 16));
+        __m128i c = _mm_loadu_si128((const __m128i *)(p + 32));
+        __m128i d = _mm_loadu_si128((const __m128i *)(p + 48));
+        __m128i hit = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(a, top), a),
+                         _mm_cmpeq_epi8(_mm_min_epu8(b, top), b)),
+            _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(c, top), c),
+                         _mm_cmpeq_epi8(_mm_min_epu8(d, top), d)));
+        if (_mm_movemask_epi8(hit))
+            return 1;
+        p += 64;
+    }
+#else
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        if ((w - ONES * 0x20) & ~w & HIGHS)
+            return 1;
+        p += 8;
+    }
+#endif
+    for (; p < end; p++)
+        if (*p < 0x20)
+            return 1;
+    return 0;
+}
+
+static PyObject *has_control(PyObject *module, PyObject *args)
+{
+    (void)module;
+    Py_buffer view;
+    Py_ssize_t start, end;
+    if (!PyArg_ParseTuple(args, "y*nn:has_control", &view, &start, &end))
+        return NULL;
+    if (start < 0)
+        start = 0;
+    if (end > view.len)
+        end = view.len;
+    int found = 0;
+    if (start < end) {
+        cursor p = (cursor)view.buf + start, stop = (cursor)view.buf + end;
+        Py_BEGIN_ALLOW_THREADS
+        found = any_control(p, stop);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&view);
+    return PyBool_FromLong(found);
+}
+
 static PyMethodDef plainlines_methods[] = {
+    {"has_control", has_control, METH_VARARGS,
+     "Whether buffer[start:end] holds a byte below 0x20."},
     {"frame_plain_lines", (PyCFunction)(void (*)(void))frame_plain_lines, METH_FASTCALL,
      "Frame a run of lines that are stored verbatim: (framed, pos, count)."},
     {NULL, NULL, 0, NULL},

@@ -133,13 +133,12 @@ async def _record(
         )
     except OSError as exc:
         writer.discard()
-        for fd in (fd for pair in pipes for fd in pair):
+        for fd in (to_agent, from_agent, from_stderr):
             os.close(fd)
         raise spawn_error(config.argv[0], exc) from None
     finally:
-        for fd in (stdin, stdout, stderr):  # the agent's ends: the child has its copies
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        for fd in (stdin, stdout, stderr):  # the agent's ends: the child has its own copies
+            os.close(fd)
     for fd in (client_in, client_out, log, to_agent, from_agent, from_stderr):
         prepare(fd)
     routes = (

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from acp_tap.cassette.codec import MAX_DEPTH, too_deep
+from acp_tap.cassette.longline import has_control_py
 from acp_tap.cassette.model import Direction
 from acp_tap.cassette.plainlines import (
     NATIVE,
@@ -25,6 +26,7 @@ from acp_tap.cassette.plainlines import (
     method_key,
 )
 from acp_tap.cassette.recorder import LONG_LINE, Recorder
+from acp_tap.native import native
 from acp_tap.redaction import RedactionRules, Redactor
 
 HEAD = b',"t":1.250000,"dir":"a2c","msg":'
@@ -267,3 +269,30 @@ def test_recorder_cassette_is_the_same_either_way(
         out += b"".join(recorder.close(direction, 1.0).buffers)
         recorded.append((out, recorder.seq))
     assert recorded[0] == recorded[1]
+
+
+# -- has_control: the long-line check's one-pass scan ------------------------------------
+
+HAS_CONTROL = native("acp_tap._plainlines", "has_control")
+
+
+@needs_native
+@settings(max_examples=300)
+@given(
+    data=st.binary(max_size=300).map(lambda b: b.replace(b"\x00", b"")) | st.binary(max_size=300),
+    control=st.integers(0, 0x1F) | st.none(),
+    where=st.integers(0, 300),
+    start=st.integers(-5, 310),
+    length=st.integers(0, 320),
+)
+def test_has_control_agrees_with_its_reference(
+    data: bytes, control: int | None, where: int, start: int, length: int
+) -> None:
+    """Any bytes, any range (also out of bounds, bytes or bytearray): the same answer."""
+    if control is not None:
+        where = min(where, len(data))
+        data = data[:where] + bytes([control]) + data[where:]
+    assert HAS_CONTROL is not None
+    for buf in (data, bytearray(data)):
+        expected = has_control_py(buf, max(start, 0), min(start + length, len(buf)))
+        assert HAS_CONTROL(buf, start, start + length) is expected

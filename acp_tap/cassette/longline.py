@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Callable
 
 import attrs
 
 from acp_tap.cassette.codec import MAX_DEPTH, scan_json
+from acp_tap.native import native
 from acp_tap.wire.jsonrpc import Envelope, Kind, envelope
 from acp_tap.wire.jsonscan import scan
 
@@ -146,8 +148,11 @@ def _check_string(buf: bytes | bytearray, start: int, end: int) -> None:
         raise _Invalid
 
 
-def _has_control(buf: bytes | bytearray, start: int, end: int) -> bool:
-    """Whether ``buf[start:end]`` holds a byte below 0x20 (32 memchr calls beat translate)."""
+def has_control_py(buf: bytes | bytearray, start: int, end: int) -> bool:
+    """Whether ``buf[start:end]`` holds a byte below 0x20 (32 memchr calls beat translate).
+
+    The reference of the native ``has_control`` (one pass, used when built).
+    """
     find = buf.find
     for at in range(start, end, _SLICE):
         stop = min(at + _SLICE, end)
@@ -155,6 +160,11 @@ def _has_control(buf: bytes | bytearray, start: int, end: int) -> bool:
             if find(control, at, stop) >= 0:
                 return True
     return False
+
+
+_has_control: Callable[[bytes | bytearray, int, int], bool] = (
+    native("acp_tap._plainlines", "has_control") or has_control_py
+)
 
 
 def _is_utf8(buf: bytes | bytearray) -> bool:

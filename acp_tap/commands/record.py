@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
     from acp_tap.record import RecordConfig, message_line, record
     from acp_tap.redaction import RedactionRules
-    from acp_tap.relay import write_all
+    from acp_tap.relay import keep_freed_buffers, write_all
 
     command = list(args.command)
     if command[:1] == ["--"]:
@@ -105,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
         rules=rules,
         grace=args.grace,
     )
+
+    keep_freed_buffers()
 
     async def main() -> int:
         if not config.quiet:
