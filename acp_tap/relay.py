@@ -82,20 +82,16 @@ def keep_freed_buffers() -> None:
         libc.mallopt(_M_TRIM_THRESHOLD, HEAP_RETAIN)
 
 
-def widen_pipe(fd: int) -> None:
-    """Give a pipe a :data:`PIPE_SIZE` buffer where Linux allows."""
-    if hasattr(fcntl, "F_SETPIPE_SZ"):
+def prepare(fd: int) -> bool:
+    """Make a pipe or socket non-blocking (and widen a pipe), and say so; leave anything else."""
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISFIFO(mode) and hasattr(fcntl, "F_SETPIPE_SZ"):
         with contextlib.suppress(OSError):
             fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-
-
-def prepare(fd: int) -> None:
-    """Make a pipe or socket non-blocking (and widen a pipe); leave anything else as it is."""
-    mode = os.fstat(fd).st_mode
-    if stat.S_ISFIFO(mode):
-        widen_pipe(fd)
     if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
         os.set_blocking(fd, False)
+        return True
+    return False
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -156,20 +152,9 @@ class Route:
 
     def send(self, data: bytes) -> None:
         """Write ``data`` to the sink now; what it cannot take yet waits, in order."""
-        if self.sink < 0:
-            return
-        if self.backlog:
+        if self.sink >= 0:
             self.backlog.append(memoryview(data))
-            return
-        try:
-            written = os.write(self.sink, data)
-        except BlockingIOError:
-            written = 0
-        except OSError as exc:
-            self._sink_failed(exc)
-            return
-        if written < len(data):
-            self.backlog.append(memoryview(data)[written:])
+            self.flush()
 
     def flush(self) -> None:
         """Write as much of the backlog as the sink takes now."""

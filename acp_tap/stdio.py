@@ -1,21 +1,19 @@
-"""The process's own stdin/stdout/stderr as trio streams. The only module that touches them.
+"""The process's own stdin/stdout/stderr as trio streams (``acp-tap replay`` and friends).
 
-Pipes and sockets get a non-blocking :class:`trio.lowlevel.FdStream` (fast, and nobody
-else shares that end); a pipe's buffer is widened to 1 MiB where Linux allows, so the
-relay moves data in fewer, larger reads and writes. Terminals, regular files and
-``/dev/null`` are read and written from a worker thread instead, so acp-tap never leaves
-a shared terminal non-blocking. (``acp-tap record`` relays raw descriptors instead: see
-:mod:`acp_tap.relay`.)
+Pipes and sockets get a non-blocking :class:`trio.lowlevel.FdStream`, their buffers
+widened as :func:`acp_tap.relay.prepare` does for the recorder. Terminals, regular files
+and ``/dev/null`` are read and written from a worker thread instead, so acp-tap never
+leaves a shared terminal non-blocking. (``acp-tap record`` relays the raw descriptors in
+its own thread: see :mod:`acp_tap.relay`.)
 """
 
 from __future__ import annotations
 
 import os
-import stat
 
 import trio
 
-from acp_tap.relay import widen_pipe
+from acp_tap.relay import prepare, write_all
 
 CHUNK = 1 << 16
 
@@ -40,7 +38,7 @@ class ThreadFdStream(trio.abc.Stream):
         if self._closed:
             raise trio.ClosedResourceError
         try:
-            await trio.to_thread.run_sync(_write_all, self._fd, bytes(data), abandon_on_cancel=True)
+            await trio.to_thread.run_sync(write_all, self._fd, bytes(data), abandon_on_cancel=True)
         except BrokenPipeError as exc:
             raise trio.BrokenResourceError from exc
 
@@ -55,20 +53,9 @@ class ThreadFdStream(trio.abc.Stream):
         await trio.lowlevel.checkpoint()
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
 def fd_stream(fd: int) -> trio.lowlevel.FdStream | ThreadFdStream:
     """A stream that takes ownership of ``fd``."""
-    mode = os.fstat(fd).st_mode
-    if stat.S_ISFIFO(mode):
-        widen_pipe(fd)
-    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
-        return trio.lowlevel.FdStream(fd)
-    return ThreadFdStream(fd)
+    return trio.lowlevel.FdStream(fd) if prepare(fd) else ThreadFdStream(fd)
 
 
 def open_stdio() -> tuple[trio.abc.ReceiveStream, trio.abc.SendStream, trio.abc.SendStream]:
