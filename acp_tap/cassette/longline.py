@@ -28,7 +28,7 @@ import attrs
 from acp_tap.cassette.codec import MAX_DEPTH, scan_json
 from acp_tap.native import native
 from acp_tap.wire.jsonrpc import Envelope, Kind, envelope
-from acp_tap.wire.jsonscan import scan
+from acp_tap.wire.jsonscan import Buffer, is_utf8, scan
 
 LARGE_LINE = 1 << 20
 """Lines longer than this are never decoded whole (memory stays one copy of the line)."""
@@ -44,8 +44,6 @@ _CONTROLS = tuple(bytes([c]) for c in range(0x20))
 _SLICE = 1 << 18
 _MAYBE_BAD_ESCAPE = re.compile(rb'\\(?:[^"\\/bfnrtu]|u(?![0-9a-fA-F]{4}))')
 _STRING_BODY = re.compile(rb'(?:[^"\\\x00-\x1f]++|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*+')
-
-Buffer = bytes | bytearray | memoryview
 
 
 class _Invalid(Exception):
@@ -65,7 +63,7 @@ def classify_large(content: bytes | bytearray) -> Envelope | None:
         return (
             scan(content, max_depth=MAX_DEPTH) if len(content) > LARGE_LINE else _decoded(content)
         )
-    if not _is_utf8(content):
+    if not is_utf8(content):
         return None
     found = _parse(skeleton)
     if found is None or found.method == "" or found.id == "":
@@ -165,20 +163,6 @@ def has_control_py(buf: bytes | bytearray, start: int, end: int) -> bool:
 _has_control: Callable[[bytes | bytearray, int, int], bool] = (
     native("acp_tap._plainlines", "has_control") or has_control_py
 )
-
-
-def _is_utf8(buf: bytes | bytearray) -> bool:
-    """Whether ``buf`` is valid UTF-8, decoded a bounded slice at a time."""
-    if buf.isascii():
-        return True
-    view, pos, n = memoryview(buf), 0, len(buf)
-    try:
-        while pos < n:
-            end = min(pos + _SLICE, n)
-            pos += codecs.utf_8_decode(view[pos:end], "strict", end == n)[1]
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 @attrs.define(eq=False)

@@ -23,7 +23,7 @@ from typing import Any, Final
 import attrs
 
 from acp_tap.cassette.codec import dumps_compact, encode_parts, loads_strict, scan_json
-from acp_tap.cassette.longline import Buffer, LongLine, classify_large
+from acp_tap.cassette.longline import LongLine, classify_large
 from acp_tap.cassette.model import Direction, Eol, Frame, Payload
 from acp_tap.cassette.plainlines import (
     FramePlainLines,
@@ -33,6 +33,7 @@ from acp_tap.cassette.plainlines import (
 )
 from acp_tap.redaction import PLACEHOLDER, Redactor, redact_frame
 from acp_tap.wire.jsonrpc import INVALID, Envelope, Kind, envelope
+from acp_tap.wire.jsonscan import Buffer
 from acp_tap.wire.pending import PendingRequests
 
 LONG_LINE = 1 << 16

@@ -126,7 +126,7 @@ def scan(data: Buffer, *, max_depth: int | None = None) -> Envelope | None:
         p = m.end()
     else:
         return None
-    if p < 0 or _skip_space(data, p) != n or not _is_utf8(memoryview(data)):
+    if p < 0 or _skip_space(data, p) != n or not is_utf8(data):
         return None
     if members is None:
         return INVALID
@@ -185,9 +185,11 @@ def _container(data: Buffer, p: int, pats: _Patterns, depth: int, max_depth: int
             pattern = pats.after[stack[-1]]
 
 
-def _is_utf8(view: memoryview) -> bool:
-    """Whether the buffer is valid UTF-8, decoded a bounded slice at a time."""
-    n, pos = len(view), 0
+def is_utf8(data: Buffer) -> bool:
+    """Whether ``data`` is valid UTF-8, decoded a bounded slice at a time (never whole)."""
+    if not isinstance(data, memoryview) and data.isascii():
+        return True
+    view, pos, n = memoryview(data), 0, len(data)
     try:
         while pos < n:
             end = min(pos + _UTF8_SLICE, n)
