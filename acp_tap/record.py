@@ -172,7 +172,6 @@ class _Session:
     outputs_open: int = len(_OUTPUTS)
     closed_first: str | None = None
     reported: bool = False
-    failed: bool = False  # acp-tap could not record: the session goes on unrecorded
 
     def now(self) -> float:
         return time.monotonic() - self.started
@@ -206,7 +205,7 @@ class _Session:
 
     def finish(self) -> RecordResult:
         """Write the footer (after the relay has stopped) and say how the session ended."""
-        if not self.failed:  # a stream cut off mid-line still has its last line recorded
+        if self.writer.error is None:  # a stream cut off mid-line still has its last line
             for direction in Direction:
                 self.writer.put(self.recorder.close(direction, self.now()))
         returncode = self.process.returncode
@@ -239,37 +238,30 @@ class _Session:
             write_all(self.log, message_line(message))
 
     def _record(self, step: Callable[..., Batch], direction: Direction, *chunk: bytes) -> None:
-        """``step(direction, *chunk, now)`` into the cassette; a failure stops recording only."""
-        if self.failed:
-            return
-        try:
-            self._put(step(direction, *chunk, self.now()))
-        except Exception as exc:  # noqa: BLE001 - a bug must cost the recording, never the session
-            self._give_up(exc, direction)
+        """``step(direction, *chunk, now)`` into the cassette, while it can still be written.
 
-    def _put(self, batch: Batch) -> None:
-        self.writer.put(batch)
-        if self.writer.error and not self.reported:
-            self._report(self.writer.error)
+        A failure of the recorder (a bug) costs the recording, never the session. Whatever
+        stopped the recording is said once, in order with the agent's stderr.
+        """
+        writer = self.writer
+        if writer.error is None:
+            try:
+                writer.put(step(direction, *chunk, self.now()))
+            except Exception as exc:  # noqa: BLE001 - see the docstring
+                writer.fail(self._failure(exc, direction))
+        if writer.error is not None and not self.reported:
+            self.reported = True
+            self.relay.send(Direction.AGENT_STDERR, message_line(writer.error))
 
-    def _report(self, error: str) -> None:
-        """Say what went wrong with the recording, once, in order with the agent's stderr."""
-        self.reported = True
-        self.relay.send(Direction.AGENT_STDERR, message_line(error))
-
-    def _give_up(self, exc: Exception, direction: Direction) -> None:
-        """acp-tap failed to record (a bug): say so once, stop recording, keep relaying."""
-        self.failed = True
+    def _failure(self, exc: Exception, direction: Direction) -> str:
+        """What to say when the recorder failed."""
         where = traceback.extract_tb(exc.__traceback__)[-1]
-        error = (
+        return (
             f"recording stopped near frame {self.recorder.seq + 1} ({direction.value}): "
             f"{type(exc).__name__}: {exc} at {where.filename}:{where.lineno}; the session goes "
             "on, but the cassette ends here, without a footer. Please report this bug with "
             "the agent's name and this message."
         )
-        self.writer.fail(error)
-        if not self.reported:
-            self._report(error)
 
     async def _forward_signals(self, signals: AsyncIterator[int], nursery: trio.Nursery) -> None:
         kill_scheduled = False
