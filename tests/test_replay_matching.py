@@ -18,6 +18,7 @@ from acp_tap.replay.matching import (
     IgnorePath,
     MatchIndex,
     Normaliser,
+    Redactions,
 )
 from acp_tap.replay.relocation import Relocation
 
@@ -147,13 +148,28 @@ def test_wildcard_ignores_every_item() -> None:
     assert key(a, "params.p[*].t") == key(b, "params.p[*].t")
 
 
-def test_per_method_paths_apply_to_their_method_only() -> None:
-    """Paths given per method (from redaction) do not touch other methods."""
-    normaliser = Normaliser((), {"authenticate": (IgnorePath.parse("params.token"),)})
-    auth = normaliser.normalise({"method": "authenticate", "params": {"token": "x", "m": 1}})
-    other = normaliser.normalise({"method": "other", "params": {"token": "x"}})
+def test_redacted_paths_are_left_out_of_their_own_message_only() -> None:
+    """A message's redacted paths are left out of it; another is compared whole."""
+    normaliser = Normaliser()
+    paths = (IgnorePath.parse("params.token"),)
+    auth = normaliser.normalise(
+        {"method": "authenticate", "params": {"token": "x", "m": 1}}, None, paths
+    )
+    other = normaliser.normalise({"method": "authenticate", "params": {"token": "x"}})
     assert auth == {"method": "authenticate", "params": {"m": 1}}
-    assert other == {"method": "other", "params": {"token": "x"}}
+    assert other == {"method": "authenticate", "params": {"token": "x"}}
+    assert normaliser.key(auth, paths) != normaliser.key(auth)
+
+
+def test_redactions_give_each_method_its_sets_of_paths() -> None:
+    """A method recorded with redacted paths is looked up with and without each set."""
+    redactions = Redactions.of(
+        [("authenticate", ("params.token",)), ("authenticate", ()), ("other", ())]
+    )
+    [none, token] = redactions.sets("authenticate")
+    assert (none, [p.text for p in token]) == ((), ["params.token"])
+    assert redactions.sets("other") == ((),)
+    assert redactions.sets("never") == ((),)
 
 
 @given(json_values, json_values)
@@ -225,8 +241,27 @@ def test_index_is_fifo_per_key() -> None:
         2,
         None,
     ]
-    assert index.last_taken(b"k") == 2
+    assert index.recorded([b"nope", b"k"]) == b"k"
+    assert index.last_of(b"k") == 2
     assert index.unused("m") == [3]
+
+
+def test_repeats_cycle_through_the_recorded_messages() -> None:
+    """The n-th repeat of a key is answered as the n-th recorded message with it, cycling."""
+    index = MatchIndex()
+    for i in range(2):
+        index.add(i, "session/new", b"k")
+    assert [index.take(b"k"), index.take(b"k"), index.take(b"k")] == [0, 1, None]
+    assert [index.repeat(b"k") for _ in range(5)] == [0, 1, 0, 1, 0]
+
+
+def test_take_first_takes_the_earliest_recorded_of_several_keys() -> None:
+    """Looked up under several keys, the earliest unused recorded message is taken."""
+    index = MatchIndex()
+    index.add(0, "m", b"b")
+    index.add(1, "m", b"a")
+    index.add(2, "m", b"b")
+    assert [index.take_first([b"a", b"b"]) for _ in range(4)] == [0, 1, 2, None]
 
 
 def test_closest_prefers_unused_of_the_same_method() -> None:

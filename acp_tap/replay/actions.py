@@ -26,6 +26,7 @@ class ReplayOptions:
     on_mismatch: OnMismatch = OnMismatch.ERROR
     speed: float | None = None  # None: as fast as causality allows; 1.0: recorded gaps
     stderr: bool = False  # replay the agent's recorded stderr lines
+    stall_timeout: float = 1.0  # seconds of client silence that make a stall (0: never)
 
 
 class ReportKind(enum.StrEnum):
@@ -36,6 +37,8 @@ class ReportKind(enum.StrEnum):
     ANSWER = "answer"  # an answer to an agent request that differs from the recording
     UNEXPECTED_ANSWER = "unexpected-answer"  # an answer to no waiting agent request
     UNUSED = "unused"  # recorded client messages that never arrived
+    STALL = "stall"  # the client waits for what the replay holds until it sends something
+    SKIPPED = "skipped"  # recorded agent frames not sent: they depend on a failed message
 
 
 @attrs.frozen

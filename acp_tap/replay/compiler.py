@@ -18,15 +18,15 @@ import attrs
 
 from acp_tap.cassette.framelines import FAST_ENVELOPE
 from acp_tap.cassette.model import Direction, Eol, Footer, Frame, Payload
-from acp_tap.replay.matching import IgnorePath, Normaliser, raw_key
+from acp_tap.replay.matching import IgnorePath, Normaliser, Redactions, raw_key
 from acp_tap.replay.plan import (
-    GLOBAL_LANE,
+    PROMPT,
     SESSION_CREATORS,
-    STDERR_LANE,
+    SESSION_LEVEL_METHODS,
+    SESSION_LEVEL_UPDATES,
     AgentStep,
     ClientStep,
     IdKey,
-    Lane,
     Plan,
     id_key,
 )
@@ -88,6 +88,26 @@ class _Client:
     msg: Any = None  # the parsed message, to compute its key (None: not matched by key)
     answers: int | None = None
     cwd: str | None = None
+    session: str | None = None
+
+
+@attrs.define(eq=False)
+class _Session:
+    """What the pass knows of one session so far (client steps by number)."""
+
+    name: str
+    latest: int | None = None  # its latest client message
+    turn: int | None = None  # its open prompt (not answered yet)
+    setup: int | None = None  # its latest client request that is not a prompt
+    creator: int | None = None  # the request whose result named it
+    own_lane: int | None = None  # its notifications outside a turn
+    lane: int | None = None  # cached lane of its turn frames (None: to be worked out)
+
+
+GLOBAL = 0
+"""The global lane's number."""
+STDERR = 1
+"""The number of the lane of recorded agent stderr lines."""
 
 
 @attrs.define(eq=False)
@@ -98,34 +118,31 @@ class Compiler:
     stderr: bool = False
     client: list[_Client] = attrs.field(factory=list)
     agent: list[AgentStep] = attrs.field(factory=list)
-    redacted: dict[str, dict[str, IgnorePath]] = attrs.field(factory=dict)  # method -> paths
-    lane_ids: dict[Lane, int] = attrs.field(factory=dict)
-    lane_keys: list[Lane] = attrs.field(factory=list)
-    session_lanes: dict[bytes, int] = attrs.field(factory=dict)  # raw session id -> lane
-    lane_sessions: dict[int, str] = attrs.field(factory=dict)
-    latest_in_lane: list[int | None] = attrs.field(factory=list)
+    latest_in_lane: list[int | None] = attrs.field(factory=lambda: [None, None])
     lane_of_client: list[int] = attrs.field(factory=list)
+    sessions: dict[str, _Session] = attrs.field(factory=dict)
+    raw_sessions: dict[bytes, _Session] = attrs.field(factory=dict)  # raw session id -> state
     lane_of_agent_request: dict[int, int] = attrs.field(factory=dict)
+    session_of_agent_request: dict[int, _Session] = attrs.field(factory=dict)
     open_client_requests: dict[IdKey, int] = attrs.field(factory=dict)
     open_agent_requests: dict[IdKey, int] = attrs.field(factory=dict)
-    session_creator: dict[str, int] = attrs.field(factory=dict)
+    open_creators: list[int] = attrs.field(factory=list)  # session creators not answered yet
     methods: dict[bytes, str] = attrs.field(factory=dict)
     latest: int | None = None
-    global_lane: int = -1
+    latest_setup: int | None = None  # the latest client request that is not a prompt
     answers: dict[int, int] = attrs.field(factory=dict)  # agent request step -> client step
 
-    def lane(self, lane: Lane) -> int:
-        """The number of a lane."""
-        number = self.lane_ids.get(lane)
-        if number is None:
-            number = self.lane_ids[lane] = len(self.lane_keys)
-            self.lane_keys.append(lane)
-            self.latest_in_lane.append(None)
-            if lane[0] == "session":
-                self.lane_sessions[number] = lane[1]
-            elif lane == GLOBAL_LANE:
-                self.global_lane = number
-        return number
+    def new_lane(self) -> int:
+        """A new lane's number."""
+        self.latest_in_lane.append(None)
+        return len(self.latest_in_lane) - 1
+
+    def session(self, name: str) -> _Session:
+        """The state of session ``name``."""
+        state = self.sessions.get(name)
+        if state is None:
+            state = self.sessions[name] = _Session(name)
+        return state
 
     # -- client messages ------------------------------------------------------------------
 
@@ -133,46 +150,103 @@ class Compiler:
         """A recorded client frame."""
         index = len(self.client)
         if not frame.is_json:
-            entry, lane = _Client(frame, None), GLOBAL_LANE
+            entry, lane = _Client(frame, None), GLOBAL
         else:
             entry, lane = self._client_message(index, frame)
-        number = self.lane(lane)
         self.client.append(entry)
-        self.lane_of_client.append(number)
-        self.latest_in_lane[number] = index
+        self.lane_of_client.append(lane)
+        self.latest_in_lane[lane] = index
         self.latest = index
 
-    def _client_message(self, index: int, frame: Frame) -> tuple[_Client, Lane]:
+    def _client_message(self, index: int, frame: Frame) -> tuple[_Client, int]:
         msg = frame.message()
         env = envelope(msg)
-        lane: Lane
         if env.is_response and env.id is not None:
             agent_request = self.open_agent_requests.pop(id_key(env.id), None)
             if agent_request is not None:
                 self.answers[agent_request] = index
-                lane = self.lane_keys[self.lane_of_agent_request[agent_request]]
-                return _Client(frame, env.kind, answers=agent_request), lane
-        if frame.redacted and env.method is not None:
-            paths = self.redacted.setdefault(env.method, {})
-            for text in frame.redacted:
-                if text != "$" and text not in paths:
-                    paths[text] = IgnorePath.parse(text)
+                state = self.session_of_agent_request.get(agent_request)
+                if state is not None:
+                    state.latest, state.lane = index, None
+                name = state.name if state is not None else None
+                entry = _Client(frame, env.kind, answers=agent_request, session=name)
+                return entry, self.lane_of_agent_request[agent_request]
         sid = _session(msg)
-        if sid is not None:
-            lane = ("session", sid)
-        elif env.method == "$/cancel_request" and (rid := _cancelled_id(msg)) is not None:
+        state = self.session(sid) if sid is not None else None
+        if env.method == "$/cancel_request" and (rid := _cancelled_id(msg)) is not None:
             target = self.open_client_requests.get(rid)
-            lane = (
-                self.lane_keys[self.lane_of_client[target]] if target is not None else GLOBAL_LANE
-            )
+            lane = self.lane_of_client[target] if target is not None else GLOBAL
         elif env.is_request:
-            lane = ("request", index)
+            lane = self.new_lane()
+        elif state is not None:
+            lane = self.lane_of_client[state.turn] if state.turn is not None else self._own(state)
         else:
-            lane = GLOBAL_LANE
+            lane = GLOBAL
         if env.is_request and env.id is not None:
             self.open_client_requests[id_key(env.id)] = index
+            if env.method in SESSION_CREATORS:
+                self.open_creators.append(index)
+        if env.is_request and env.method != PROMPT:
+            self.latest_setup = index
+        if state is not None:
+            state.latest, state.lane = index, None
+            if env.is_request:
+                if env.method == PROMPT:
+                    state.turn = index
+                else:
+                    state.setup = index
         cwd = _cwd(msg) if env.method in SESSION_CREATORS else None
-        return _Client(frame, env.kind, env.method, msg, cwd=cwd), lane
+        return _Client(frame, env.kind, env.method, msg, cwd=cwd, session=sid), lane
+
+    # -- where a session's frames go ------------------------------------------------------
+
+    def _own(self, state: _Session) -> int:
+        """The session's own lane (its notifications outside a turn)."""
+        if state.own_lane is None:
+            state.own_lane = self.new_lane()
+        return state.own_lane
+
+    def _anchor(self, state: _Session) -> int | None:
+        """The request that created the session, else the creator still waiting for its answer."""
+        if state.creator is not None:
+            return state.creator
+        return self.open_creators[-1] if self.open_creators else None
+
+    def _level_lane(self, state: _Session) -> int:
+        """The lane of the session's latest client message (else of its creation)."""
+        if state.latest is not None:
+            return self.lane_of_client[state.latest]
+        anchor = self._anchor(state)
+        return self.lane_of_client[anchor] if anchor is not None else self._own(state)
+
+    def _turn_lane(self, state: _Session) -> int:
+        """The lane of the session's turn frames: its open turn, else as :meth:`_level_lane`."""
+        lane = state.lane
+        if lane is None:
+            turn = state.turn
+            lane = state.lane = (
+                self.lane_of_client[turn] if turn is not None else self._level_lane(state)
+            )
+        return lane
+
+    def _deps(self, lane: int, state: _Session | None = None) -> tuple[int, ...]:
+        """The latest client message of the lane, else of the session's creation, else any."""
+        latest = self.latest_in_lane[lane]
+        if latest is None and state is not None:
+            latest = self._anchor(state)
+        if latest is None or lane == GLOBAL:
+            latest = self.latest
+        return () if latest is None else (latest,)
+
+    def _setup_deps(self, state: _Session | None) -> tuple[int, ...]:
+        """A session-level notification's: the latest request of its session that is not a
+        prompt (else the session's creation, else the latest such request of any session)."""
+        dep = None
+        if state is not None:
+            dep = state.setup if state.setup is not None else self._anchor(state)
+        if dep is None:
+            dep = self.latest_setup
+        return () if dep is None else (dep,)
 
     # -- agent frames ---------------------------------------------------------------------
 
@@ -181,13 +255,11 @@ class Compiler:
         if frame.dir is Direction.AGENT_STDERR:
             if self.stderr:
                 deps = () if self.latest is None else (self.latest,)
-                lane = self.lane(STDERR_LANE)
-                self.agent.append(self._step(frame, lane, deps, stderr=True))
+                self.agent.append(self._step(frame, STDERR, deps, stderr=True))
         elif frame.is_json:
             self.add_agent_message(frame.seq, frame.t, bytes(frame.raw), frame.eol, frame.redacted)
         else:
-            lane = self.lane(GLOBAL_LANE)
-            self.agent.append(self._step(frame, lane, self._deps(lane)))
+            self.agent.append(self._step(frame, GLOBAL, self._deps(GLOBAL)))
 
     def _step(
         self, frame: Frame, lane: int, deps: tuple[int, ...], *, stderr: bool = False
@@ -208,13 +280,19 @@ class Compiler:
         sid: bytes,
         method: bytes,
         redacted: tuple[str, ...],
-    ) -> None:
-        """The hot path: a session notification (``session/update``...), its routing read
-        by :data:`FAST_ENVELOPE` (no id, a method, ``params.sessionId`` first).
+    ) -> bool:
+        """The hot path: a turn's notification (``session/update``...), its routing read by
+        :data:`FAST_ENVELOPE` (no id, a method, ``params.sessionId`` first). False for a
+        session-level notification, which takes the general path.
         """
-        lane = self.session_lanes.get(sid)
+        if method in _LEVEL_METHODS or (method == b"session/update" and _maybe_level(raw)):
+            return False
+        state = self.raw_sessions.get(sid)
+        if state is None:
+            state = self.raw_sessions[sid] = self.session(sid.decode())
+        lane = state.lane
         if lane is None:
-            lane = self.session_lanes[sid] = self.lane(("session", sid.decode()))
+            lane = self._turn_lane(state)
         latest = self.latest_in_lane[lane]
         name = self.methods.get(method)
         if name is None:
@@ -223,10 +301,11 @@ class Compiler:
         agent.append(
             _new_step(AgentStep, (
                 len(agent), seq, t, raw + _EOL_BYTES[eol], eol, _JSON, lane,
-                (latest,) if latest is not None else self._deps(lane), name,
+                (latest,) if latest is not None else self._deps(lane, state), name,
                 None, None, None, None, False, None, redacted,
             ))
         )  # fmt: skip
+        return True
 
     def add_agent_message(
         self,
@@ -250,10 +329,10 @@ class Compiler:
             and sid is not None
             and method is not None
             and method != b"$/cancel_request"
-        ):
-            self._add_session_notification(
+            and self._add_session_notification(
                 seq, t, raw, eol, sid=sid, method=method, redacted=redacted
             )
+        ):
             return
         if head is not None:  # the caller read the routing only: match for the rest
             m = FAST_ENVELOPE.match(raw)
@@ -261,33 +340,33 @@ class Compiler:
         if env.is_response and env.id is not None:
             request = self.open_client_requests.pop(id_key(env.id), None)
             if request is not None:
-                self._add_response(
-                    seq,
-                    t,
-                    raw,
-                    eol,
-                    redacted=redacted,
-                    recorded_id=env.id,
-                    request=request,
-                    msg=msg,
-                )
+                self._add_response(seq, t, raw, eol, redacted, env.id, request, msg)
                 return
         cancels: int | None = None
-        if sid_text is not None:
-            lane = self.lane(("session", sid_text))
-        elif env.method == "$/cancel_request" and (rid := _cancelled_id(msg)) is not None:
+        state = self.session(sid_text) if sid_text is not None else None
+        if env.method == "$/cancel_request" and (rid := _cancelled_id(msg)) is not None:
             cancels = self.open_client_requests.get(rid)
-            lane = self.lane_of_client[cancels] if cancels is not None else self.lane(GLOBAL_LANE)
+            lane = self.lane_of_client[cancels] if cancels is not None else GLOBAL
+            deps = self._deps(lane)
+        elif env.kind is Kind.NOTIFICATION and _is_level(env.method, raw, msg):
+            lane = self._level_lane(state) if state is not None else GLOBAL
+            deps = self._setup_deps(state)
+        elif state is not None:
+            lane = self._turn_lane(state)
+            deps = self._deps(lane, state)
         else:
-            lane = self.lane(GLOBAL_LANE)
+            lane = GLOBAL
+            deps = self._deps(lane)
         number = len(self.agent)
         request_id = id_key(env.id) if env.is_request and env.id is not None else None
         if request_id is not None:
             self.open_agent_requests[request_id] = number
             self.lane_of_agent_request[number] = lane
+            if state is not None:
+                self.session_of_agent_request[number] = state
         self.agent.append(
             AgentStep(
-                number, seq, t, raw + eol.bytes, eol, Payload.JSON, lane, self._deps(lane),
+                number, seq, t, raw + eol.bytes, eol, Payload.JSON, lane, deps,
                 env.method, None, request_id, cancels=cancels, redacted=redacted,
             )
         )  # fmt: skip
@@ -298,7 +377,6 @@ class Compiler:
         t: float,
         raw: bytes,
         eol: Eol,
-        *,
         redacted: tuple[str, ...],
         recorded_id: RequestId,
         request: int,
@@ -307,11 +385,20 @@ class Compiler:
         lane = self.lane_of_client[request]
         latest = self.latest_in_lane[lane]
         deps = (request,) if latest is None or latest == request else (request, latest)
-        if self.client[request].method in SESSION_CREATORS:
+        entry = self.client[request]
+        if entry.method in SESSION_CREATORS:
+            if request in self.open_creators:
+                self.open_creators.remove(request)
             result = (json.loads(raw) if msg is None else msg).get("result")
             sid = result.get("sessionId") if isinstance(result, dict) else None
             if isinstance(sid, str):
-                self.session_creator.setdefault(sid, request)
+                state = self.session(sid)
+                if state.creator is None:
+                    state.creator, state.lane = request, None
+        elif entry.method == PROMPT and entry.session is not None:
+            state = self.session(entry.session)
+            if state.turn == request:
+                state.turn, state.lane = None, None
         self.agent.append(
             AgentStep(
                 len(self.agent), seq, t, raw + eol.bytes, eol, Payload.JSON, lane, deps,
@@ -319,27 +406,22 @@ class Compiler:
             )
         )  # fmt: skip
 
-    def _deps(self, lane: int) -> tuple[int, ...]:
-        """The latest client message of the lane, else of the session's creation, else any."""
-        latest = self.latest_in_lane[lane]
-        if latest is None and (sid := self.lane_sessions.get(lane)) is not None:
-            latest = self.session_creator.get(sid)
-        if latest is None or lane == self.global_lane:
-            latest = self.latest
-        return () if latest is None else (latest,)
-
     # -- the end --------------------------------------------------------------------------
 
     def finish(self, footer: Footer | None, last_t: float) -> Plan:
         """The plan: client messages keyed, agent requests paired with their answers."""
-        per_method = {method: tuple(paths.values()) for method, paths in self.redacted.items()}
-        normaliser = Normaliser(self.ignore, per_method)
-        client = tuple(self._client_step(i, c, normaliser) for i, c in enumerate(self.client))
+        normaliser = Normaliser(self.ignore)
+        redactions = Redactions.of(
+            (c.method, c.frame.redacted) for c in self.client if c.kind is not None
+        )
+        client = tuple(
+            self._client_step(i, c, normaliser, redactions) for i, c in enumerate(self.client)
+        )
         agent = [
             step._replace(answer=self.answers[step.number]) if step.number in self.answers else step
             for step in self.agent
         ]
-        lanes: list[list[int]] = [[] for _ in self.lane_keys]
+        lanes: list[list[int]] = [[] for _ in self.latest_in_lane]
         for step in agent:
             lanes[step.lane].append(step.number)
         closed_by_agent = footer is not None and footer.closed_first == "agent"
@@ -350,18 +432,51 @@ class Compiler:
             normaliser,
             footer.status if footer is not None and closed_by_agent else None,
             footer.t if footer is not None else last_t,
+            redactions,
+            tuple(self.sessions),
         )
 
-    @staticmethod
-    def _client_step(index: int, entry: _Client, normaliser: Normaliser) -> ClientStep:
+    def _client_step(
+        self, index: int, entry: _Client, normaliser: Normaliser, redactions: Redactions
+    ) -> ClientStep:
         frame = entry.frame
         if entry.kind is None:
             key: bytes | None = raw_key(frame.raw)
         elif entry.answers is not None:
             key = None
         else:
-            key = normaliser.key(normaliser.normalise(entry.msg, frame.raw))
-        return ClientStep(index, frame, entry.kind, entry.method, key, entry.answers, entry.cwd)
+            paths = redactions.paths(frame.redacted)
+            key = normaliser.key(normaliser.normalise(entry.msg, frame.raw, paths), paths)
+        return ClientStep(
+            index, frame, entry.kind, entry.method, key, entry.answers, entry.cwd,
+            self.lane_of_client[index], entry.session,
+        )  # fmt: skip
+
+
+_LEVEL_METHODS = frozenset(m.encode() for m in SESSION_LEVEL_METHODS)
+_LEVEL_KINDS = tuple(kind.encode() + b'"' for kind in SESSION_LEVEL_UPDATES)
+_KIND = b'"sessionUpdate":"'
+
+
+def _maybe_level(raw: bytes) -> bool:
+    """Whether a ``session/update`` may be session-level (then it is parsed to be sure):
+    its compact ``"sessionUpdate":"KIND"`` names such a kind, or is not the only one."""
+    at = raw.find(_KIND)
+    if at < 0:
+        return b'"sessionUpdate"' in raw  # spelt with spaces: parse it
+    at += len(_KIND)
+    return raw.startswith(_LEVEL_KINDS, at) or raw.find(b'"sessionUpdate"', at) >= 0
+
+
+def _is_level(method: str | None, raw: bytes, msg: Any) -> bool:
+    """Whether an agent notification is about its session, not about a turn."""
+    if method in SESSION_LEVEL_METHODS:
+        return True
+    if method != "session/update" or not _maybe_level(raw):
+        return False
+    params = (json.loads(raw) if msg is None else msg).get("params")
+    update = params.get("update") if isinstance(params, dict) else None
+    return isinstance(update, dict) and update.get("sessionUpdate") in SESSION_LEVEL_UPDATES
 
 
 def compile_plan(

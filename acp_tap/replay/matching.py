@@ -155,16 +155,20 @@ class Normaliser:
     """Turns a decoded message into the form that is compared, and that form into a key."""
 
     ignore: tuple[IgnorePath, ...] = ()
-    per_method: Mapping[str, tuple[IgnorePath, ...]] = attrs.field(factory=dict)
 
     @classmethod
     def from_paths(cls, paths: Sequence[str]) -> Normaliser:
         """Build from ``--ignore`` texts (raises :class:`UsageError` on a bad path)."""
         return cls(tuple(IgnorePath.parse(p) for p in paths))
 
-    def normalise(self, message: Any, raw: bytes | bytearray | None = None) -> Any:
+    def normalise(
+        self,
+        message: Any,
+        raw: bytes | bytearray | None = None,
+        redacted: tuple[IgnorePath, ...] = (),
+    ) -> Any:
         """The compared form of ``message``; ``raw`` (its bytes) lets a message without
-        ``_meta`` skip the trace walk."""
+        ``_meta`` skip the trace walk; ``redacted`` paths are left out too."""
         if not isinstance(message, dict):
             return message
         out = {k: v for k, v in message.items() if k not in _ENVELOPE}
@@ -172,16 +176,59 @@ class Normaliser:
             out = _strip_trace(out)
         for path in self.ignore:
             out = path.remove(out)
-        method = out.get("method")
-        if self.per_method and isinstance(method, str):
-            for path in self.per_method.get(method, ()):
-                out = path.remove(out)
+        for path in redacted:
+            out = path.remove(out)
         return out
 
-    def key(self, normal: Any) -> bytes:
-        """A hashable digest of a normal form: equal forms, equal keys."""
+    def key(self, normal: Any, redacted: tuple[IgnorePath, ...] = ()) -> bytes:
+        """A hashable digest of a normal form: equal forms (left out alike), equal keys."""
         text = json.dumps(normal, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16)
+        for path in redacted:
+            digest.update(b"\0" + path.text.encode("utf-8", "surrogatepass"))
+        return digest.digest()
+
+
+_NOTHING_REDACTED: tuple[tuple[IgnorePath, ...], ...] = ((),)
+
+
+@attrs.frozen(eq=False)
+class Redactions:
+    """The paths redacted in recorded client messages (``"redacted"`` in their frames).
+
+    A ``[REDACTED]`` value matches any value at its own place in its own message only:
+    each recorded message is keyed without its own redacted paths, and a live message is
+    looked up once per distinct set of paths recorded for its method.
+    """
+
+    by_method: Mapping[str | None, tuple[tuple[IgnorePath, ...], ...]]
+    parsed: Mapping[tuple[str, ...], tuple[IgnorePath, ...]]
+
+    @classmethod
+    def of(cls, messages: Iterable[tuple[str | None, tuple[str, ...]]]) -> Redactions:
+        """From each recorded message's method and redacted paths, in recorded order."""
+        by_method: dict[str | None, dict[tuple[str, ...], None]] = {}
+        parsed: dict[tuple[str, ...], tuple[IgnorePath, ...]] = {(): ()}
+        for method, texts in messages:
+            texts = tuple(t for t in texts if t != "$")
+            if texts not in parsed:
+                parsed[texts] = tuple(IgnorePath.parse(t) for t in texts)
+            by_method.setdefault(method, {(): None})[texts] = None
+        return cls(
+            {m: tuple(parsed[t] for t in sets) for m, sets in by_method.items() if len(sets) > 1},
+            parsed,
+        )
+
+    def paths(self, texts: tuple[str, ...]) -> tuple[IgnorePath, ...]:
+        """The parsed paths of a recorded message's ``redacted`` list."""
+        found = self.parsed.get(texts)
+        if found is None:
+            found = tuple(IgnorePath.parse(t) for t in texts if t != "$")
+        return found
+
+    def sets(self, method: str | None) -> tuple[tuple[IgnorePath, ...], ...]:
+        """The sets of paths to leave out of a live message of ``method`` to look it up."""
+        return self.by_method.get(method, _NOTHING_REDACTED)
 
 
 def raw_key(line: bytes | bytearray) -> bytes:
@@ -206,11 +253,13 @@ CLOSEST_CANDIDATES = 32
 class MatchIndex:
     """Recorded client messages by key, each key a first-in-first-out queue.
 
-    ``take`` is a dict lookup; consumed messages are remembered so a repeat can be named.
+    ``take`` is a dict lookup; consumed messages are remembered so a repeat can be named
+    and answered (the n-th repeat of a key as the n-th recorded message with it, cycling).
     """
 
     _by_key: dict[bytes, deque[int]] = attrs.field(factory=dict)
-    _last_taken: dict[bytes, int] = attrs.field(factory=dict)
+    _all_by_key: dict[bytes, list[int]] = attrs.field(factory=dict)
+    _repeats: dict[bytes, int] = attrs.field(factory=dict)
     _by_method: dict[str | None, deque[int]] = attrs.field(factory=dict)
     _all_by_method: dict[str | None, list[int]] = attrs.field(factory=dict)
     _order: deque[int] = attrs.field(factory=deque)
@@ -219,6 +268,7 @@ class MatchIndex:
     def add(self, index: int, method: str | None, key: bytes) -> None:
         """Index recorded message number ``index`` (call in recorded order)."""
         self._by_key.setdefault(key, deque()).append(index)
+        self._all_by_key.setdefault(key, []).append(index)
         self._by_method.setdefault(method, deque()).append(index)
         self._all_by_method.setdefault(method, []).append(index)
         self._order.append(index)
@@ -230,12 +280,34 @@ class MatchIndex:
             return None
         index = queue.popleft()
         self._used.add(index)
-        self._last_taken[key] = index
         return index
 
-    def last_taken(self, key: bytes) -> int | None:
-        """The recorded message last consumed with ``key`` (to answer or name a repeat)."""
-        return self._last_taken.get(key)
+    def take_first(self, keys: Sequence[bytes]) -> int | None:
+        """Consume the first unused recorded message (in recorded order) with any of ``keys``."""
+        if len(keys) == 1:
+            return self.take(keys[0])
+        heads = [(q[0], k) for k in keys if (q := self._by_key.get(k))]
+        return self.take(min(heads)[1]) if heads else None
+
+    def recorded(self, keys: Sequence[bytes]) -> bytes | None:
+        """The first of ``keys`` that some recorded message has."""
+        return next((k for k in keys if k in self._all_by_key), None)
+
+    def repeat(self, key: bytes) -> int:
+        """The recorded message that answers the next repeat of ``key`` (recorded with it):
+        the n-th repeat, the n-th recorded one, cycling."""
+        recorded = self._all_by_key[key]
+        n = self._repeats.get(key, 0)
+        self._repeats[key] = n + 1
+        return recorded[n % len(recorded)]
+
+    def last_of(self, key: bytes) -> int:
+        """The last recorded message with ``key`` (to name a repeat)."""
+        return self._all_by_key[key][-1]
+
+    def methods(self) -> list[str | None]:
+        """The methods of the recorded messages, in the order they first appear."""
+        return list(self._all_by_method)
 
     def unused(self, method: str | None = None, *, any_method: bool = False) -> list[int]:
         """Up to :data:`CLOSEST_CANDIDATES` unused messages (of ``method``), oldest first."""

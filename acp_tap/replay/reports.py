@@ -122,3 +122,37 @@ def unused_report(plan: Plan, unused: list[ClientStep], unasked: int, allow_unus
     return Report(
         ReportKind.UNUSED, f"{n} recorded client {what} never arrived{hint}", details=details
     )
+
+
+def unknown_method_report(
+    what: str, got: str, method: str | None, recorded: list[str | None]
+) -> tuple[Report, dict[str, Any]]:
+    """A message whose method the recording never has from the client."""
+    names = ", ".join(m for m in recorded if m is not None) or "none"
+    summary = f"no {method} was recorded from the client; recorded methods: {names}"
+    return Report(ReportKind.NO_MATCH, f"{what} matches nothing: {summary}", got=got), {
+        "closest": None,
+        "recordedMethods": [m for m in recorded if m is not None],
+    }
+
+
+def unknown_session_report(
+    what: str, got: str, session: str, recorded: tuple[str, ...]
+) -> tuple[Report, dict[str, Any]]:
+    """A message naming a session the recording does not have."""
+    shown = ", ".join(recorded[:LISTED_UNUSED]) or "none"
+    more = f" and {len(recorded) - LISTED_UNUSED} more" if len(recorded) > LISTED_UNUSED else ""
+    summary = f"{what} names unknown session {session} (recorded: {shown}{more})"
+    return Report(ReportKind.NO_MATCH, summary, got=got), {
+        "closest": None,
+        "unknownSession": session,
+    }
+
+
+def skipped_report(seqs: list[int], reason: str) -> Report:
+    """Recorded agent frames not sent because a client message they depend on failed."""
+    shown = ", ".join(f"#{seq}" for seq in seqs[:LISTED_UNUSED])
+    more = f" and {len(seqs) - LISTED_UNUSED} more" if len(seqs) > LISTED_UNUSED else ""
+    noun = "frame" if len(seqs) == 1 else "frames"
+    summary = f"recorded agent {noun} {shown}{more} not sent: they depend on a failed message"
+    return Report(ReportKind.SKIPPED, summary, details=(reason,))

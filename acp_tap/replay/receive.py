@@ -1,0 +1,195 @@
+"""What a live client line is, against the recording: the replay engine's intake. Pure.
+
+:meth:`Receiver.receive` decodes a line, relocates working directories, and matches it:
+a request or notification to the first unused recorded message equal to it, an answer to
+the agent request it names (compared with the recorded answer). It returns what happened
+(:data:`Received`); the engine acts on it. The live ids it learns (what each recorded
+request was sent as) and the agent requests waiting for an answer live here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from acp_tap.cassette.codec import loads_strict
+from acp_tap.replay.actions import ReplayOptions, Report, ReportKind
+from acp_tap.replay.diff import differences, shorten
+from acp_tap.replay.matching import MatchIndex, raw_key
+from acp_tap.replay.plan import SESSION_CREATORS, IdKey, Plan, id_key
+from acp_tap.replay.relocation import Relocation
+from acp_tap.replay.reports import (
+    clip,
+    error_line,
+    named,
+    no_match_report,
+    repeat_report,
+    unknown_method_report,
+    unknown_session_report,
+)
+from acp_tap.wire.jsonrpc import Envelope, envelope
+
+
+@attrs.frozen
+class Arrived:
+    """The line is recorded client message ``client``."""
+
+    client: int
+
+
+@attrs.frozen
+class Failed:
+    """The line answers an agent request otherwise than recorded answer ``client`` did."""
+
+    client: int
+    report: Report
+
+
+@attrs.frozen
+class Repeat:
+    """A request already used, to answer again (``--allow-repeats``) as ``request`` was."""
+
+    request: int
+    live_id: Any
+
+
+@attrs.frozen
+class Unmatched:
+    """The line matches nothing; ``error`` answers it when it is a request."""
+
+    report: Report
+    error: bytes | None = None
+
+
+Received = Arrived | Failed | Repeat | Unmatched
+
+
+@attrs.define(eq=False)
+class Receiver:
+    """Matches what the client sends against one plan, in arrival order."""
+
+    plan: Plan
+    options: ReplayOptions
+    index: MatchIndex
+    live_id: list[Any]  # per client step: the id it arrived with
+    relocation: Relocation = attrs.field(factory=Relocation)
+    live_requests: dict[IdKey, int] = attrs.field(factory=dict)  # not answered yet
+    open_agent_requests: dict[IdKey, int] = attrs.field(factory=dict)  # id -> agent step
+
+    @classmethod
+    def of(cls, plan: Plan, options: ReplayOptions) -> Receiver:
+        """A receiver with every recorded client message unused."""
+        index = MatchIndex()
+        for step in plan.client:
+            if step.key is not None:
+                index.add(step.index, step.method, step.key)
+        return cls(plan, options, index, [None] * len(plan.client))
+
+    def receive(self, line: bytes) -> Received:
+        """Match one line from the client (without its terminator)."""
+        data = self.relocation.to_recorded(line) if self.relocation else line
+        try:
+            msg = loads_strict(data)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            index = self.index.take(raw_key(line))
+            if index is not None:
+                return Arrived(index)
+            summary = "a line that is not JSON matches no recorded line"
+            return Unmatched(Report(ReportKind.NO_MATCH, summary, got=clip(line)))
+        env = envelope(msg)
+        if env.is_response and env.id is not None:
+            return self._answer(msg, env, line, data)
+        return self._message(msg, env, line, data)
+
+    def _message(self, msg: Any, env: Envelope, line: bytes, data: bytes) -> Received:
+        """A request or notification: take the first recorded message equal to it."""
+        if env.method == "$/cancel_request":
+            msg = self._recorded_cancel(msg)
+        normal, keys = self.plan.keys(env.method, msg, data)
+        index = self.index.take_first(keys)
+        if index is None and env.method in SESSION_CREATORS:
+            index = self.relocation.match(self.index, self.plan, env.method, msg, line)
+        if index is None:
+            return self._no_match(msg, env, line, normal, keys)
+        if env.is_request and env.id is not None:
+            self.live_id[index] = env.id
+            self.live_requests[id_key(env.id)] = index
+        return Arrived(index)
+
+    def _recorded_cancel(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """``$/cancel_request`` names a live request id; compare it as the recorded id."""
+        params = msg.get("params")
+        if not isinstance(params, dict):
+            return msg
+        rid = params.get("requestId")
+        if (
+            not isinstance(rid, int | str)
+            or (request := self.live_requests.get(id_key(rid))) is None
+        ):
+            return msg
+        recorded_id = self.plan.client[request].frame.message().get("id")
+        return dict(msg, params=dict(params, requestId=recorded_id))
+
+    def _no_match(
+        self, msg: Any, env: Envelope, line: bytes, normal: Any, keys: list[bytes]
+    ) -> Received:
+        what = f"this {env.method} {env.kind.value}" if env.method else "this message"
+        repeated = self.index.recorded(keys)
+        if repeated is not None and self.options.allow_repeats:
+            if env.is_request:
+                return Repeat(self.index.repeat(repeated), env.id)
+            return Arrived(self.index.last_of(repeated))
+        got = clip(line)
+        if repeated is not None:
+            report, data = repeat_report(what, got, self.plan.client[self.index.last_of(repeated)])
+        elif env.method not in self.index.methods():
+            report, data = unknown_method_report(what, got, env.method, self.index.methods())
+        elif (sid := _session(msg)) is not None and sid not in self.plan.sessions:
+            report, data = unknown_session_report(what, got, sid, self.plan.sessions)
+        else:
+            closest = self.index.closest(
+                env.method, normal, lambda i: self.plan.normal(self.plan.client[i])
+            )
+            step = None if closest is None else self.plan.client[closest.index]
+            report, data = no_match_report(what, got, step, closest)
+        error = error_line(env.id, report.summary, data) if env.is_request else None
+        return Unmatched(report, error)
+
+    def _answer(self, msg: Any, env: Envelope, line: bytes, data: bytes) -> Received:
+        """A response from the client: to an agent request sent, compared with the recorded one."""
+        assert env.id is not None
+        agent = self.open_agent_requests.pop(id_key(env.id), None)
+        got = clip(line)
+        if agent is None:
+            _, keys = self.plan.keys(env.method, msg, data)
+            index = self.index.take_first(keys)
+            if index is not None:  # recorded as such: a response to no agent request
+                return Arrived(index)
+            summary = (
+                f"the client answered id {shorten(env.id)}, but no agent "
+                "request with that id is waiting for an answer"
+            )
+            return Unmatched(Report(ReportKind.UNEXPECTED_ANSWER, summary, got=got))
+        request = self.plan.agent[agent]
+        where = f"{request.method} (frame #{request.seq})"
+        if request.answer is None:
+            summary = f"the recording has no answer to {where}"
+            return Unmatched(Report(ReportKind.UNEXPECTED_ANSWER, summary, got=got))
+        answer = self.plan.client[request.answer]
+        expected = self.plan.answer_normal(answer, answer.frame.message(), answer.frame.raw)
+        actual = self.plan.answer_normal(answer, msg, data)
+        normaliser = self.plan.normaliser
+        if normaliser.key(expected) == normaliser.key(actual):
+            return Arrived(answer.index)
+        diffs = tuple(differences(expected, actual))
+        summary = f"the client's answer to {where} differs from the recording: {named(diffs)}"
+        return Failed(
+            answer.index, Report(ReportKind.ANSWER, summary, got, answer.describe(), diffs)
+        )
+
+
+def _session(msg: Any) -> str | None:
+    params = msg.get("params") if isinstance(msg, dict) else None
+    sid = params.get("sessionId") if isinstance(params, dict) else None
+    return sid if isinstance(sid, str) else None
