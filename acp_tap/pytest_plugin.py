@@ -13,6 +13,9 @@ Precedence: command line > marker > ini file.
   agent used when recording.
 - ini ``acp_cassette_dir`` (default ``cassettes``): relative to each test file; cassettes
   default to ``<dir>/<test module>/<test name>.ndjson``.
+- ``--acp-stall-timeout SECONDS`` (ini ``acp_stall_timeout``, the marker's
+  ``stall_timeout=``): client silence that makes a stall (default 1; 0: never). A stalled
+  test fails within it, with what the replay held and why.
 
 Agent authors use the ``acp_golden`` fixture the other way round: it plays the client
 recorded in a cassette into their real agent and fails the test if the agent's behaviour
@@ -21,6 +24,7 @@ differs (the ``acp-tap rerun`` report).
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 from collections.abc import Generator, Iterator
@@ -41,8 +45,8 @@ _RECORDED = pytest.StashKey[list[str]]()
 
 MARKER = (
     "acp_cassette(name=None, *, ignore=(), allow_repeats=False, allow_unused=False, "
-    "stderr=False, on_mismatch='error', agent=None): the cassette the acp_agent fixture "
-    "replays (default: cassettes/<module>/<test>.ndjson next to the test file)"
+    "stderr=False, on_mismatch='error', stall_timeout=1.0, agent=None): the cassette the "
+    "acp_agent fixture replays (default: cassettes/<module>/<test>.ndjson next to the test file)"
 )
 
 
@@ -62,7 +66,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="CMD",
         help='the real agent to record, e.g. "kiro-cli acp" (split like a shell would)',
     )
+    group.addoption(
+        "--acp-stall-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="client silence that makes a replay stall (default 1; 0: never)",
+    )
     parser.addini("acp_record_mode", "default --acp-record-mode", default="none")
+    parser.addini("acp_stall_timeout", "default --acp-stall-timeout", default="1")
     parser.addini("acp_agent", "default --acp-agent", default="")
     parser.addini(
         "acp_cassette_dir", "cassette directory, relative to each test file", default="cassettes"
@@ -101,12 +113,35 @@ def cassette_path(request: pytest.FixtureRequest) -> Path:
     return path if path.is_absolute() else base / module / path
 
 
-def _options(marker: pytest.Mark | None) -> ReplayOptions:
+MARKER_OPTIONS = frozenset(
+    {"ignore", "allow_repeats", "allow_unused", "stderr", "on_mismatch", "stall_timeout"}
+)
+
+
+def stall_timeout(config: pytest.Config, marker: pytest.Mark | None) -> float:
+    """The stall timeout in force: command line > marker > ini."""
+    value: Any = config.getoption("--acp-stall-timeout")
+    if value is None and marker is not None:
+        value = marker.kwargs.get("stall_timeout")
+    if value is None:
+        value = config.getini("acp_stall_timeout") or 1.0
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not 0 <= seconds < math.inf:
+        raise pytest.UsageError(
+            f"acp-tap stall timeout must be 0 or a positive number of seconds, not {value!r}"
+        )
+    return seconds
+
+
+def _options(config: pytest.Config, marker: pytest.Mark | None) -> ReplayOptions:
     from acp_tap.replay.actions import OnMismatch, ReplayOptions
 
     kwargs: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
     kwargs.pop("agent", None)
-    unknown = kwargs.keys() - {"ignore", "allow_repeats", "allow_unused", "stderr", "on_mismatch"}
+    unknown = kwargs.keys() - MARKER_OPTIONS
     if unknown:
         raise pytest.UsageError(f"acp_cassette: unknown option(s) {', '.join(sorted(unknown))}")
     return ReplayOptions(
@@ -115,6 +150,7 @@ def _options(marker: pytest.Mark | None) -> ReplayOptions:
         allow_unused=bool(kwargs.get("allow_unused", False)),
         on_mismatch=OnMismatch(kwargs.get("on_mismatch", "error")),
         stderr=bool(kwargs.get("stderr", False)),
+        stall_timeout=stall_timeout(config, marker),
     )
 
 
@@ -168,7 +204,7 @@ def acp_agent(
     agent = FakeAgent(
         cassette,
         tmp_path_factory.mktemp("acp-tap"),
-        _options(marker),
+        _options(request.config, marker),
         real_agent if record else None,
     )
     rerecord = real_agent if mode == "new" and not record else None

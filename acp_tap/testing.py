@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -31,8 +32,11 @@ from acp_tap.replay.actions import OnMismatch, ReplayOptions, Report
 from acp_tap.replay.client_result import AgentChangedError, ClientReplayResult
 from acp_tap.replay.tap import TapReceive, TapSend, Transcript
 
-REPORT_WAIT = 10.0
-"""Seconds verify() waits for a spawned replay process to finish and write its report."""
+REPORT_WAIT = 2.0
+"""Seconds a test's end waits for its spawned replay processes to finish (the client
+closing their stdin), once; then they are stopped and reported."""
+STOP_WAIT = 2.0
+"""Seconds a stopped replay process has to write its report."""
 
 
 class ReplayMismatchError(AcpTapError, AssertionError):
@@ -61,6 +65,8 @@ def replay_options_args(options: ReplayOptions) -> list[str]:
         args += ["--speed", repr(options.speed)]
     if options.stderr:
         args.append("--stderr")
+    if options.stall_timeout != ReplayOptions().stall_timeout:
+        args += ["--stall-timeout", repr(options.stall_timeout)]
     return args
 
 
@@ -73,7 +79,7 @@ class FakeAgent:
     options: ReplayOptions = ReplayOptions()
     real_agent: tuple[str, ...] | None = None  # set: record this agent into the cassette
     _runs: list[Run] = attrs.field(factory=list)
-    _transcripts: list[Transcript] = attrs.field(factory=list)
+    _spawned: list[Run] | None = None  # gathered once, after the test
 
     @property
     def recording(self) -> bool:
@@ -187,9 +193,43 @@ class FakeAgent:
         return [*self._runs, *self._spawned_runs()]
 
     def _spawned_runs(self) -> list[Run]:
+        """The spawned replays' reports: waited for once (at most :data:`REPORT_WAIT`); a
+        replay still running then is stopped and reported as never closed by its client."""
+        if self._spawned is not None:
+            return self._spawned
         if self.real_agent is not None or not self.report_path.exists():
             return []
-        deadline = time.monotonic() + REPORT_WAIT
+        started, ended = self._wait_for_reports(REPORT_WAIT)
+        lingering = started - ended.keys()
+        for pid in lingering:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)  # it writes its report, then exits
+        if lingering:
+            started, ended = self._wait_for_reports(STOP_WAIT)
+        runs = []
+        for pid in started:
+            event = ended.get(pid)
+            reports: tuple[str, ...] = ()
+            if pid in lingering:
+                reports = (
+                    f"the client never closed the agent's stdin: replay process {pid} was still "
+                    f"running {REPORT_WAIT:g} s after the test ended, and was stopped (close "
+                    "the agent's stdin, or end its process, when the client is done)",
+                )
+            if event is None:
+                runs.append(
+                    Run(None, (*reports, f"replay process {pid} wrote no report"), Transcript())
+                )
+            else:
+                transcript = Transcript.from_json(event["transcript"])
+                runs.append(Run(event["status"], (*reports, *event["reports"]), transcript))
+        self._spawned = runs
+        return runs
+
+    def _wait_for_reports(self, seconds: float) -> tuple[set[int], dict[int, Any]]:
+        """The replay processes that started, and the end events written, after waiting up
+        to ``seconds`` for every started one to end."""
+        deadline = time.monotonic() + seconds
         while True:
             events = [
                 json.loads(line) for line in self.report_path.read_text().splitlines() if line
@@ -197,17 +237,8 @@ class FakeAgent:
             started = {e["pid"] for e in events if e["event"] == "start"}
             ended = {e["pid"]: e for e in events if e["event"] == "end"}
             if started <= ended.keys() or time.monotonic() > deadline:
-                break
+                return started, ended
             time.sleep(0.02)
-        runs = [
-            Run(e["status"], tuple(e["reports"]), Transcript.from_json(e["transcript"]))
-            for e in ended.values()
-        ]
-        runs += [
-            Run(None, (f"replay process {pid} never finished (killed?)",), Transcript())
-            for pid in started - ended.keys()
-        ]
-        return runs
 
     @property
     def transcript(self) -> Transcript:

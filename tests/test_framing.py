@@ -148,3 +148,12 @@ def test_huge_line_in_small_chunks() -> None:
     assert last.data == b"after"
     assert searched == len(data)  # every byte is searched exactly once
     assert elapsed < 5, f"framing 64 MiB took {elapsed:.1f}s: is the buffer copied per chunk?"
+
+
+@given(st.lists(st.binary(max_size=20), max_size=12))
+def test_feed_contents_agrees_with_feed(chunks: list[bytes]) -> None:
+    """The fast form gives the same line contents as feed, whatever the chunking."""
+    slow, fast = LineSplitter(), LineSplitter()
+    expected = [line.data for chunk in chunks for line in slow.feed(chunk)]
+    assert [line for chunk in chunks for line in fast.feed_contents(chunk)] == expected
+    assert fast.pending == slow.pending

@@ -46,7 +46,11 @@ def update_line(rng: random.Random) -> bytes:
     """A session/update notification of about 320 bytes (200-440)."""
     words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(20, 60)))
     update = {"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": words}}
-    msg = {"jsonrpc": "2.0", "method": "session/update", "params": {"sessionId": SESSION, "update": update}}
+    msg = {
+        "jsonrpc": "2.0",
+        "method": "session/update",
+        "params": {"sessionId": SESSION, "update": update},
+    }
     return json.dumps(msg, separators=(",", ":")).encode() + b"\n"
 
 

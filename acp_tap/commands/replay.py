@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from acp_tap.commands.options import positive_number
+from acp_tap.commands.options import positive_number, seconds_or_zero
 from acp_tap.errors import UsageError
 
 if TYPE_CHECKING:
@@ -23,12 +23,23 @@ each recorded agent frame is sent as soon as the client messages it depends on h
 arrived: its request, the prompt of its turn, the answer to an agent request, a cancel.
 A request that matches nothing is answered with a JSON-RPC error (code -32099) naming the
 closest recorded message and the fields that differ; a readable diff goes to stderr.
+
+A client is never left waiting in silence: when everything the replay could still send
+waits for a client message that has not arrived, no agent request waits for the client,
+and the client has sent nothing for --stall-timeout seconds, each request still waiting
+gets the -32099 error naming the held frame and the message it waits for, and if none was
+waiting the replay ends (the client sees end of file). Either way it exits 1.
+
+examples:
+  acp-tap replay session.ndjson
+  acp-tap replay --ignore params.clientInfo.version --realtime session.ndjson
+  acp-tap replay --allow-repeats --stall-timeout 5 fixtures/prompt-turn.ndjson
 """
 
 EPILOG = """\
 exit status:
   0    every client message matched and every recorded client message was used
-  1    a mismatch, or recorded client messages never arrived (see --allow-unused)
+  1    a mismatch, a stall, or recorded client messages never arrived (see --allow-unused)
   2    usage error (bad option, unreadable cassette)
   N    the recording ended with the agent exiting on its own with status N (and all matched)
 """
@@ -53,7 +64,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         '(dotted names, [N], [*], ["a.b"]; repeatable)',
     )
     parser.add_argument(
-        "--allow-repeats", action="store_true", help="answer a request again if it is repeated"
+        "--allow-repeats",
+        action="store_true",
+        help="answer a repeated request again: the n-th repeat as the n-th recorded one "
+        "(cycling), with the notifications that request alone released",
     )
     parser.add_argument(
         "--allow-unused",
@@ -75,6 +89,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=positive_number,
         metavar="X",
         help="like --realtime, X times faster (0.5: slower)",
+    )
+    parser.add_argument(
+        "--stall-timeout",
+        type=seconds_or_zero,
+        default=1.0,
+        metavar="SECONDS",
+        help="seconds of client silence, while everything left waits for the client, that "
+        "make a stall (default 1; with --realtime/--speed counted from when the held frame "
+        "would be due; 0: never)",
     )
     parser.add_argument(
         "--stderr", action="store_true", help="replay the agent's recorded stderr lines too"
@@ -108,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         on_mismatch=OnMismatch(args.on_mismatch),
         speed=1.0 if args.realtime else args.speed,
         stderr=args.stderr,
+        stall_timeout=args.stall_timeout,
     )
     gc.disable()  # loading allocates one object per frame: no collection can free any
     try:
@@ -130,7 +154,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_reporting(engine: ReplayEngine, path: Path) -> int:
-    """Serve as :func:`run` does, appending start and end events (with a transcript) to ``path``."""
+    """Serve as :func:`run` does, appending start and end events (with a transcript) to
+    ``path``. SIGTERM (the pytest plugin stopping a replay whose client never closed its
+    input) ends the replay with its report written."""
+    import signal
+
     import trio
 
     from acp_tap.cassette.model import Direction
@@ -145,13 +173,28 @@ def _run_reporting(engine: ReplayEngine, path: Path) -> int:
 
     async def main() -> int:
         client_in, client_out, log = open_stdio()
-        return await serve(
-            engine,
-            TapReceive(client_in, transcript, Direction.CLIENT_TO_AGENT),
-            TapSend(client_out, transcript, Direction.AGENT_TO_CLIENT),
-            log,
-            on_report=lambda report: reports.append(report.render().rstrip("\n")),
-        )
+        status = 128 + signal.SIGTERM
+        with trio.open_signal_receiver(signal.SIGTERM) as signals:
+            async with trio.open_nursery() as nursery:
+
+                async def replay() -> None:
+                    nonlocal status
+                    status = await serve(
+                        engine,
+                        TapReceive(client_in, transcript, Direction.CLIENT_TO_AGENT),
+                        TapSend(client_out, transcript, Direction.AGENT_TO_CLIENT),
+                        log,
+                        on_report=lambda report: reports.append(report.render().rstrip("\n")),
+                    )
+                    nursery.cancel_scope.cancel()
+
+                nursery.start_soon(replay)
+                async for _ in signals:
+                    reports.append(
+                        "the replay was stopped by SIGTERM before its client closed its input"
+                    )
+                    nursery.cancel_scope.cancel()
+        return status
 
     status: int = trio.run(main)
     end = {"event": "end", "pid": pid, "status": status, "reports": reports}

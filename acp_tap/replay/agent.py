@@ -28,12 +28,16 @@ class _Shell:
     clock: Callable[[], float]
     queue: trio.MemorySendChannel[Action]
     wake: trio.Event = attrs.field(factory=trio.Event)
+    asleep_until: float = math.inf  # when the ticker wakes up by itself
 
     def deliver(self, actions: Iterable[Action]) -> None:
-        """Queue actions for the writer (the engine already joins consecutive lines)."""
+        """Queue actions for the writer (the engine already joins consecutive lines); wake
+        the ticker if the engine's next deadline is now earlier than its own."""
         for action in actions:
             self.queue.send_nowait(action)
-        self.wake.set()
+        deadline = self.engine.next_deadline()
+        if deadline is None or deadline < self.asleep_until or self.engine.done:
+            self.wake.set()
 
     async def read(self, stream: trio.abc.ReceiveStream) -> None:
         """Feed the client's lines to the engine until its input ends or the engine exits."""
@@ -49,17 +53,19 @@ class _Shell:
                     self.deliver(engine.receive(last.content, self.clock()))
                 self.deliver(engine.close(self.clock()))
                 return
-            for line in splitter.feed(chunk):  # after an Exit, the engine ignores the rest
-                self.deliver(engine.receive(line.content, self.clock()))
+            # bytes without a newline count too: the client is not silent
+            self.deliver(engine.receive_lines(splitter.feed_contents(chunk), self.clock()))
 
     async def tick(self) -> None:
-        """Release frames whose time has come (``--realtime``/``--speed`` only)."""
+        """Release frames whose time has come, and declare stalls (the engine's deadlines)."""
         engine = self.engine
         while not engine.done:
             deadline = engine.next_deadline()
+            self.asleep_until = math.inf if deadline is None else deadline
             self.wake = trio.Event()
-            with trio.move_on_at(math.inf if deadline is None else deadline):
+            with trio.move_on_at(self.asleep_until):
                 await self.wake.wait()
+            self.asleep_until = -math.inf  # awake: no need to be woken
             self.deliver(engine.poll(self.clock()))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -126,9 +127,7 @@ class ReplayEngine:
         """A line from the client (without its terminator): match it, release what it allows."""
         return self.receive_lines((line,), now)
 
-    def receive_lines(
-        self, lines: tuple[bytes | bytearray, ...] | list[bytearray], now: float
-    ) -> list[Action]:
+    def receive_lines(self, lines: Sequence[bytes | bytearray], now: float) -> list[Action]:
         """Lines from the client, in order (none: bytes of a line not yet complete)."""
         out = Out()
         self._begin(now, out)

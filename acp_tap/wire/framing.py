@@ -53,6 +53,27 @@ class LineSplitter:
             self._buf += view[start:]
         return lines
 
+    def feed_contents(self, chunk: bytes | bytearray) -> list[bytes]:
+        """As :meth:`feed`, giving each completed line's content (without ``\n`` or
+        ``\r\n``) as bytes: the fast form, for a reader that needs no terminators."""
+        if isinstance(chunk, bytearray):
+            chunk = bytes(chunk)
+        if b"\n" not in chunk:
+            if chunk:
+                self._buf += chunk
+            return []
+        lines = chunk.split(b"\n")
+        rest = lines.pop()
+        if self._buf:
+            self._buf += lines[0]
+            lines[0] = bytes(self._buf)
+            self._buf = bytearray()
+        if rest:
+            self._buf += rest
+        if b"\r" in chunk or lines[0].endswith(b"\r"):
+            lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+        return lines
+
     def close(self) -> Line | None:
         """End of stream: the unterminated last line, if any bytes are left."""
         if not self._buf:
