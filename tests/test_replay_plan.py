@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from acp_tap.cassette.framelines import FAST_ENVELOPE
-from acp_tap.replay.compiler import agent_envelope, compile_plan
+from acp_tap.replay.compiler import compile_plan
+from acp_tap.replay.routing import agent_envelope
 from acp_tap.wire.jsonrpc import envelope
 from tests.replay_support import Recording, notification, prompt, request, result, update
 

@@ -10,7 +10,6 @@ end, once the paths redacted in the recording (not compared) are all known.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,17 +19,24 @@ from acp_tap.cassette.framelines import FAST_ENVELOPE
 from acp_tap.cassette.model import Direction, Eol, Footer, Frame, Payload
 from acp_tap.replay.matching import IgnorePath, Normaliser, Redactions, raw_key
 from acp_tap.replay.plan import (
-    PROMPT,
     SESSION_CREATORS,
-    SESSION_LEVEL_METHODS,
-    SESSION_LEVEL_UPDATES,
     AgentStep,
     ClientStep,
     IdKey,
     Plan,
     id_key,
 )
-from acp_tap.wire.jsonrpc import Envelope, Kind, RequestId, envelope
+from acp_tap.replay.routing import (
+    LEVEL_METHODS,
+    agent_envelope,
+    cancelled_id,
+    cwd_of,
+    is_level,
+    maybe_level,
+    session_of,
+)
+from acp_tap.replay.sessions import Session, Sessions
+from acp_tap.wire.jsonrpc import Kind, RequestId, envelope
 
 EnvelopeHead = tuple[bytes | None, bytes | None, bytes | None]
 """FAST_ENVELOPE's id, method and sessionId groups (None where absent)."""
@@ -38,44 +44,6 @@ EnvelopeHead = tuple[bytes | None, bytes | None, bytes | None]
 _new_step = tuple.__new__  # AgentStep without its keyword defaults: the hot path's 16 fields
 _EOL_BYTES = {eol: eol.bytes for eol in Eol}
 _JSON = Payload.JSON
-
-
-def _session(msg: Any) -> str | None:
-    params = msg.get("params") if isinstance(msg, dict) else None
-    sid = params.get("sessionId") if isinstance(params, dict) else None
-    return sid if isinstance(sid, str) else None
-
-
-def _cwd(msg: dict[str, Any]) -> str | None:
-    params = msg.get("params")
-    cwd = params.get("cwd") if isinstance(params, dict) else None
-    return cwd if isinstance(cwd, str) else None
-
-
-def _cancelled_id(msg: Any) -> IdKey | None:
-    params = msg.get("params") if isinstance(msg, dict) else None
-    rid = params.get("requestId") if isinstance(params, dict) else None
-    return id_key(rid) if isinstance(rid, int | str) and not isinstance(rid, bool) else None
-
-
-def agent_envelope(raw: bytes, m: re.Match[bytes] | None) -> tuple[Envelope, str | None, Any]:
-    """An agent message's envelope and session id, and the message if it had to be parsed.
-
-    ``m`` is the match of :data:`FAST_ENVELOPE` on ``raw``: a message starting the usual
-    way is not parsed, so a multi-MiB response costs nothing.
-    """
-    if m is not None:
-        id_text, method, sid, outcome = m.groups()
-        msg_id = json.loads(id_text) if id_text is not None else None
-        if outcome is not None:
-            kind = Kind.RESPONSE if outcome == b"result" else Kind.ERROR
-            if msg_id is not None or kind is Kind.ERROR:
-                return Envelope(kind, None, msg_id), None, None
-        elif method is not None and method != b"$/cancel_request":
-            kind = Kind.NOTIFICATION if id_text is None else Kind.REQUEST
-            return Envelope(kind, method.decode(), msg_id), sid.decode(), None
-    msg = json.loads(raw)
-    return envelope(msg), _session(msg), msg
 
 
 @attrs.define(eq=False)
@@ -89,19 +57,6 @@ class _Client:
     answers: int | None = None
     cwd: str | None = None
     session: str | None = None
-
-
-@attrs.define(eq=False)
-class _Session:
-    """What the pass knows of one session so far (client steps by number)."""
-
-    name: str
-    latest: int | None = None  # its latest client message
-    turn: int | None = None  # its open prompt (not answered yet)
-    setup: int | None = None  # its latest client request that is not a prompt
-    creator: int | None = None  # the request whose result named it
-    own_lane: int | None = None  # its notifications outside a turn
-    lane: int | None = None  # cached lane of its turn frames (None: to be worked out)
 
 
 GLOBAL = 0
@@ -120,29 +75,18 @@ class Compiler:
     agent: list[AgentStep] = attrs.field(factory=list)
     latest_in_lane: list[int | None] = attrs.field(factory=lambda: [None, None])
     lane_of_client: list[int] = attrs.field(factory=list)
-    sessions: dict[str, _Session] = attrs.field(factory=dict)
-    raw_sessions: dict[bytes, _Session] = attrs.field(factory=dict)  # raw session id -> state
+    sessions: Sessions = attrs.field(
+        default=attrs.Factory(
+            lambda self: Sessions(self.lane_of_client, self.latest_in_lane), takes_self=True
+        )
+    )
     lane_of_agent_request: dict[int, int] = attrs.field(factory=dict)
-    session_of_agent_request: dict[int, _Session] = attrs.field(factory=dict)
+    session_of_agent_request: dict[int, Session] = attrs.field(factory=dict)
     open_client_requests: dict[IdKey, int] = attrs.field(factory=dict)
     open_agent_requests: dict[IdKey, int] = attrs.field(factory=dict)
-    open_creators: list[int] = attrs.field(factory=list)  # session creators not answered yet
     methods: dict[bytes, str] = attrs.field(factory=dict)
     latest: int | None = None
-    latest_setup: int | None = None  # the latest client request that is not a prompt
     answers: dict[int, int] = attrs.field(factory=dict)  # agent request step -> client step
-
-    def new_lane(self) -> int:
-        """A new lane's number."""
-        self.latest_in_lane.append(None)
-        return len(self.latest_in_lane) - 1
-
-    def session(self, name: str) -> _Session:
-        """The state of session ``name``."""
-        state = self.sessions.get(name)
-        if state is None:
-            state = self.sessions[name] = _Session(name)
-        return state
 
     # -- client messages ------------------------------------------------------------------
 
@@ -167,86 +111,39 @@ class Compiler:
                 self.answers[agent_request] = index
                 state = self.session_of_agent_request.get(agent_request)
                 if state is not None:
-                    state.latest, state.lane = index, None
+                    self.sessions.said(state, index)
                 name = state.name if state is not None else None
                 entry = _Client(frame, env.kind, answers=agent_request, session=name)
                 return entry, self.lane_of_agent_request[agent_request]
-        sid = _session(msg)
-        state = self.session(sid) if sid is not None else None
-        if env.method == "$/cancel_request" and (rid := _cancelled_id(msg)) is not None:
+        sid = session_of(msg)
+        sessions = self.sessions
+        state = sessions.get(sid) if sid is not None else None
+        if env.method == "$/cancel_request" and (rid := cancelled_id(msg)) is not None:
             target = self.open_client_requests.get(rid)
             lane = self.lane_of_client[target] if target is not None else GLOBAL
         elif env.is_request:
-            lane = self.new_lane()
+            lane = sessions.new_lane()
         elif state is not None:
-            lane = self.lane_of_client[state.turn] if state.turn is not None else self._own(state)
+            lane = sessions.notification_lane(state)
         else:
             lane = GLOBAL
-        if env.is_request and env.id is not None:
-            self.open_client_requests[id_key(env.id)] = index
-            if env.method in SESSION_CREATORS:
-                self.open_creators.append(index)
-        if env.is_request and env.method != PROMPT:
-            self.latest_setup = index
+        if env.is_request:
+            if env.id is not None:
+                self.open_client_requests[id_key(env.id)] = index
+            sessions.request(index, env.method, state)
         if state is not None:
-            state.latest, state.lane = index, None
-            if env.is_request:
-                if env.method == PROMPT:
-                    state.turn = index
-                else:
-                    state.setup = index
-        cwd = _cwd(msg) if env.method in SESSION_CREATORS else None
+            sessions.said(state, index)
+        cwd = cwd_of(msg) if env.method in SESSION_CREATORS else None
         return _Client(frame, env.kind, env.method, msg, cwd=cwd, session=sid), lane
 
-    # -- where a session's frames go ------------------------------------------------------
-
-    def _own(self, state: _Session) -> int:
-        """The session's own lane (its notifications outside a turn)."""
-        if state.own_lane is None:
-            state.own_lane = self.new_lane()
-        return state.own_lane
-
-    def _anchor(self, state: _Session) -> int | None:
-        """The request that created the session, else the creator still waiting for its answer."""
-        if state.creator is not None:
-            return state.creator
-        return self.open_creators[-1] if self.open_creators else None
-
-    def _level_lane(self, state: _Session) -> int:
-        """The lane of the session's latest client message (else of its creation)."""
-        if state.latest is not None:
-            return self.lane_of_client[state.latest]
-        anchor = self._anchor(state)
-        return self.lane_of_client[anchor] if anchor is not None else self._own(state)
-
-    def _turn_lane(self, state: _Session) -> int:
-        """The lane of the session's turn frames: its open turn, else as :meth:`_level_lane`."""
-        lane = state.lane
-        if lane is None:
-            turn = state.turn
-            lane = state.lane = (
-                self.lane_of_client[turn] if turn is not None else self._level_lane(state)
-            )
-        return lane
-
-    def _deps(self, lane: int, state: _Session | None = None) -> tuple[int, ...]:
+    def _deps(self, lane: int, state: Session | None = None) -> tuple[int, ...]:
         """The latest client message of the lane, else of the session's creation, else any."""
         latest = self.latest_in_lane[lane]
         if latest is None and state is not None:
-            latest = self._anchor(state)
+            latest = self.sessions.anchor(state)
         if latest is None or lane == GLOBAL:
             latest = self.latest
         return () if latest is None else (latest,)
-
-    def _setup_deps(self, state: _Session | None) -> tuple[int, ...]:
-        """A session-level notification's: the latest request of its session that is not a
-        prompt (else the session's creation, else the latest such request of any session)."""
-        dep = None
-        if state is not None:
-            dep = state.setup if state.setup is not None else self._anchor(state)
-        if dep is None:
-            dep = self.latest_setup
-        return () if dep is None else (dep,)
 
     # -- agent frames ---------------------------------------------------------------------
 
@@ -285,14 +182,12 @@ class Compiler:
         :data:`FAST_ENVELOPE` (no id, a method, ``params.sessionId`` first). False for a
         session-level notification, which takes the general path.
         """
-        if method in _LEVEL_METHODS or (method == b"session/update" and _maybe_level(raw)):
+        if method in LEVEL_METHODS or (method == b"session/update" and maybe_level(raw)):
             return False
-        state = self.raw_sessions.get(sid)
-        if state is None:
-            state = self.raw_sessions[sid] = self.session(sid.decode())
+        state = self.sessions.raw(sid)
         lane = state.lane
         if lane is None:
-            lane = self._turn_lane(state)
+            lane = self.sessions.turn_lane(state)
         latest = self.latest_in_lane[lane]
         name = self.methods.get(method)
         if name is None:
@@ -340,19 +235,26 @@ class Compiler:
         if env.is_response and env.id is not None:
             request = self.open_client_requests.pop(id_key(env.id), None)
             if request is not None:
-                self._add_response(seq, t, raw, eol, redacted, env.id, request, msg)
+                self._add_response(
+                    (seq, t, raw, eol),
+                    redacted=redacted,
+                    recorded_id=env.id,
+                    request=request,
+                    msg=msg,
+                )
                 return
         cancels: int | None = None
-        state = self.session(sid_text) if sid_text is not None else None
-        if env.method == "$/cancel_request" and (rid := _cancelled_id(msg)) is not None:
+        sessions = self.sessions
+        state = sessions.get(sid_text) if sid_text is not None else None
+        if env.method == "$/cancel_request" and (rid := cancelled_id(msg)) is not None:
             cancels = self.open_client_requests.get(rid)
             lane = self.lane_of_client[cancels] if cancels is not None else GLOBAL
             deps = self._deps(lane)
-        elif env.kind is Kind.NOTIFICATION and _is_level(env.method, raw, msg):
-            lane = self._level_lane(state) if state is not None else GLOBAL
-            deps = self._setup_deps(state)
+        elif env.kind is Kind.NOTIFICATION and is_level(env.method, raw, msg):
+            lane = sessions.level_lane(state) if state is not None else GLOBAL
+            deps = sessions.setup_deps(state)
         elif state is not None:
-            lane = self._turn_lane(state)
+            lane = sessions.turn_lane(state)
             deps = self._deps(lane, state)
         else:
             lane = GLOBAL
@@ -373,32 +275,24 @@ class Compiler:
 
     def _add_response(
         self,
-        seq: int,
-        t: float,
-        raw: bytes,
-        eol: Eol,
+        line: tuple[int, float, bytes, Eol],
+        *,
         redacted: tuple[str, ...],
         recorded_id: RequestId,
         request: int,
         msg: Any,
     ) -> None:
+        seq, t, raw, eol = line
         lane = self.lane_of_client[request]
         latest = self.latest_in_lane[lane]
         deps = (request,) if latest is None or latest == request else (request, latest)
         entry = self.client[request]
+        created = None
         if entry.method in SESSION_CREATORS:
-            if request in self.open_creators:
-                self.open_creators.remove(request)
             result = (json.loads(raw) if msg is None else msg).get("result")
             sid = result.get("sessionId") if isinstance(result, dict) else None
-            if isinstance(sid, str):
-                state = self.session(sid)
-                if state.creator is None:
-                    state.creator, state.lane = request, None
-        elif entry.method == PROMPT and entry.session is not None:
-            state = self.session(entry.session)
-            if state.turn == request:
-                state.turn, state.lane = None, None
+            created = sid if isinstance(sid, str) else None
+        self.sessions.answered(request, entry.method, entry.session, created)
         self.agent.append(
             AgentStep(
                 len(self.agent), seq, t, raw + eol.bytes, eol, Payload.JSON, lane, deps,
@@ -433,7 +327,7 @@ class Compiler:
             footer.status if footer is not None and closed_by_agent else None,
             footer.t if footer is not None else last_t,
             redactions,
-            tuple(self.sessions),
+            tuple(self.sessions.by_name),
         )
 
     def _client_step(
@@ -451,32 +345,6 @@ class Compiler:
             index, frame, entry.kind, entry.method, key, entry.answers, entry.cwd,
             self.lane_of_client[index], entry.session,
         )  # fmt: skip
-
-
-_LEVEL_METHODS = frozenset(m.encode() for m in SESSION_LEVEL_METHODS)
-_LEVEL_KINDS = tuple(kind.encode() + b'"' for kind in SESSION_LEVEL_UPDATES)
-_KIND = b'"sessionUpdate":"'
-
-
-def _maybe_level(raw: bytes) -> bool:
-    """Whether a ``session/update`` may be session-level (then it is parsed to be sure):
-    its compact ``"sessionUpdate":"KIND"`` names such a kind, or is not the only one."""
-    at = raw.find(_KIND)
-    if at < 0:
-        return b'"sessionUpdate"' in raw  # spelt with spaces: parse it
-    at += len(_KIND)
-    return raw.startswith(_LEVEL_KINDS, at) or raw.find(b'"sessionUpdate"', at) >= 0
-
-
-def _is_level(method: str | None, raw: bytes, msg: Any) -> bool:
-    """Whether an agent notification is about its session, not about a turn."""
-    if method in SESSION_LEVEL_METHODS:
-        return True
-    if method != "session/update" or not _maybe_level(raw):
-        return False
-    params = (json.loads(raw) if msg is None else msg).get("params")
-    update = params.get("update") if isinstance(params, dict) else None
-    return isinstance(update, dict) and update.get("sessionUpdate") in SESSION_LEVEL_UPDATES
 
 
 def compile_plan(

@@ -18,7 +18,6 @@ from typing import Any
 
 import attrs
 
-from acp_tap.cassette.codec import dumps_compact
 from acp_tap.cassette.model import Payload
 from acp_tap.cassette.reader import Cassette
 from acp_tap.replay.actions import (
@@ -32,12 +31,19 @@ from acp_tap.replay.actions import (
 )
 from acp_tap.replay.compiler import compile_plan
 from acp_tap.replay.inorder import InOrder
-from acp_tap.replay.plan import AgentStep, ClientStep, Plan, id_key
+from acp_tap.replay.outgoing import alone, live_cancel, response_bytes
+from acp_tap.replay.plan import AgentStep, Plan, id_key
 from acp_tap.replay.receive import Arrived, Failed, Receiver, Repeat
-from acp_tap.replay.reports import MISMATCH_CODE, Out, error_line, skipped_report, unused_report
+from acp_tap.replay.reports import (
+    MISMATCH_CODE,
+    Out,
+    error_line,
+    skipped_report,
+    unused_messages,
+    unused_report,
+)
 from acp_tap.replay.scheduler import Scheduler
 from acp_tap.replay.source import compile_path
-from acp_tap.replay.splice import with_id
 from acp_tap.replay.stall import Stall, stall_deadline
 
 __all__ = ["MISMATCH_CODE", "ReplayEngine"]
@@ -55,7 +61,6 @@ class ReplayEngine:
     _cursor: int = 0  # on the in-order path: how many client messages arrived
     _responses: dict[int, AgentStep] = attrs.field(factory=dict)  # client step -> response sent
     _extra_ids: dict[int, list[Any]] = attrs.field(factory=dict)  # repeats not yet answered
-    _alone_cache: dict[int, list[AgentStep]] = attrs.field(factory=dict)
     _asked: set[int] = attrs.field(factory=set)  # agent requests sent
     _abandoned: set[int] = attrs.field(factory=set)  # requests a stall answered with an error
     _start: float | None = None
@@ -116,7 +121,7 @@ class ReplayEngine:
             return
         self._start = now
         if self._in_order is not None:
-            self._send_block(0, out)
+            self._in_order.send(0, self.plan, out)
             self._after_in_order(now, out)
             return
         self._sched.begin(now)
@@ -142,8 +147,7 @@ class ReplayEngine:
                     break
                 k += 1
                 if in_order.blocks[k]:
-                    self._cursor = k
-                    self._send_block(k, out)
+                    in_order.send(k, self.plan, out)
                 taken += 1
             self._cursor = k
             if taken < len(lines):
@@ -183,12 +187,8 @@ class ReplayEngine:
         stall = self._stall_deadline()
         if self._in_order is not None:
             return stall
-        due = self._sched.next_due()
-        if due is None:
-            due = self._exit_due
-        if stall is not None and (due is None or stall < due):
-            return stall
-        return due
+        dues = [d for d in (stall, self._sched.next_due(), self._exit_due) if d is not None]
+        return min(dues) if dues else None
 
     def close(self, now: float) -> list[Action]:
         """The client's input ended: send what is ready, report unused messages, exit."""
@@ -217,16 +217,6 @@ class ReplayEngine:
 
     # -- the in-order path --------------------------------------------------------------
 
-    def _send_block(self, cursor: int, out: Out) -> None:
-        assert self._in_order is not None
-        agent = self.plan.agent
-        for number in self._in_order.blocks[cursor]:
-            step = agent[number]
-            if step.stderr:
-                out.append(Stderr(step.wire))
-            else:
-                out.send(step.wire)
-
     def _after_in_order(self, now: float, out: Out) -> None:
         """An agent that exited on its own: leave the path once everything was sent."""
         assert self._in_order is not None
@@ -241,7 +231,12 @@ class ReplayEngine:
         self._in_order = None
         self._sched.start = self._start
         released = in_order.restore(
-            k, now, self._sched, self._receiver, self._responses, self._asked
+            k,
+            now=now,
+            sched=self._sched,
+            receiver=self._receiver,
+            responses=self._responses,
+            asked=self._asked,
         )
         self._received, self._matched, self._sent = k, k, released
 
@@ -299,7 +294,7 @@ class ReplayEngine:
                 self._asked.add(step.number)
             wire = step.wire
             if step.cancels is not None and self._sched.arrived[step.cancels]:
-                wire = self._live_cancel(step, step.cancels)
+                wire = live_cancel(step, self._receiver.live_id[step.cancels])
             out.send(self._receiver.relocation.to_live(wire) if self._receiver.relocation else wire)
 
     def _send_response(self, step: AgentStep, out: Out) -> None:
@@ -310,50 +305,17 @@ class ReplayEngine:
             return  # a stall answered it already
         live = self._receiver.live_id[request]
         self._receiver.live_requests.pop(id_key(live), None)
-        out.send(self._response_bytes(step, live))
+        out.send(response_bytes(step, live, self._receiver.relocation))
         for live_id in self._extra_ids.pop(request, ()):
             self._send_repeat(step, live_id, out)
 
-    def _response_bytes(self, step: AgentStep, live_id: object) -> bytes:
-        wire = _with_live_id(step, step.recorded_id, live_id)
-        return self._receiver.relocation.to_live(wire) if self._receiver.relocation else wire
-
     def _send_repeat(self, response: AgentStep, live_id: object, out: Out) -> None:
         """A repeated request: what its recorded counterpart alone released, and the answer."""
-        for step in self._alone(response):
-            out.send(
-                self._receiver.relocation.to_live(step.wire)
-                if self._receiver.relocation
-                else step.wire
-            )
+        relocation = self._receiver.relocation
+        for step in alone(self.plan, response):
+            out.send(relocation.to_live(step.wire) if relocation else step.wire)
         self._sent += 1
-        out.send(self._response_bytes(response, live_id))
-
-    def _alone(self, response: AgentStep) -> list[AgentStep]:
-        """The notifications its request alone released in the recording, before it."""
-        request = response.responds_to
-        assert request is not None
-        found = self._alone_cache.get(request)
-        if found is None:
-            agent, lane = self.plan.agent, self.plan.lanes[response.lane]
-            found = self._alone_cache[request] = [
-                step
-                for step in (agent[n] for n in lane)
-                if step.seq < response.seq
-                and step.deps == (request,)
-                and step.request_id is None
-                and step.responds_to is None
-            ]
-        return found
-
-    def _live_cancel(self, step: AgentStep, request: int) -> bytes:
-        """The agent's ``$/cancel_request`` naming the live id of the request it cancels."""
-        msg = step.frame.message()
-        live, recorded = self._receiver.live_id[request], msg["params"].get("requestId")
-        if type(live) is type(recorded) and live == recorded:
-            return step.wire
-        params = dict(msg["params"], requestId=live)
-        return dumps_compact(dict(msg, params=params)) + step.eol.bytes
+        out.send(response_bytes(response, live_id, self._receiver.relocation))
 
     def _skip(self, step: AgentStep, reason: str, out: Out) -> None:
         """A frame that depended on a failed message: not sent; its request gets an error."""
@@ -388,14 +350,14 @@ class ReplayEngine:
     def _stall(self, out: Out) -> None:
         """Nothing can happen until the client sends something, and it sends nothing."""
         self._stalled = True
-        stall = Stall.of(self.plan, self._sched)
         self._mismatches += 1
         receiver = self._receiver
         waiting = [(receiver.live_id[step], step) for step in receiver.live_requests.values()]
         waiting += [(live, step) for step, ids in self._extra_ids.items() for live in ids]
-        for live_id, request in waiting:
-            self._sent += 1
-            out.send(error_line(live_id, stall.reason_for(request), stall.data(request)))
+        stall = Stall.of(self.plan, self._sched)
+        self._sent += len(waiting)
+        for line in stall.errors(waiting):
+            out.send(line)
         self._abandoned.update(step for _, step in waiting)
         receiver.live_requests.clear()
         self._extra_ids.clear()
@@ -415,18 +377,9 @@ class ReplayEngine:
             self._finish(out, agent_exit=True)
 
     def _finish(self, out: Out, *, agent_exit: bool) -> None:
-        last_seq = self.plan.agent[-1].seq if self.plan.agent else 0
-        unused: list[ClientStep] = []
-        unasked = 0  # answers to agent requests never sent: a consequence, not listed
-        for step in self.plan.client:
-            if self._sched.settled(step.index):
-                continue
-            if agent_exit and step.frame.seq > last_seq:
-                continue  # sent after the agent was gone
-            if step.answers is not None and step.answers not in self._asked:
-                unasked += 1
-            else:
-                unused.append(step)
+        unused, unasked = unused_messages(
+            self.plan, self._sched.settled, self._asked, agent_exit=agent_exit
+        )
         if unused or unasked:
             out.append(
                 Mismatch(unused_report(self.plan, unused, unasked, self.options.allow_unused))
@@ -442,10 +395,3 @@ class ReplayEngine:
         if self.options.on_mismatch == "exit":
             out.append(Exit(1))
             self._done = True
-
-
-def _with_live_id(step: AgentStep, recorded: object, live: object) -> bytes:
-    """The recorded response with the live request's id (its bytes kept when they agree)."""
-    if type(recorded) is type(live) and recorded == live:
-        return step.wire
-    return with_id(step.raw, live) + step.eol.bytes

@@ -15,8 +15,10 @@ from itertools import accumulate
 
 import attrs
 
+from acp_tap.replay.actions import Stderr
 from acp_tap.replay.plan import AgentStep, Plan, id_key
 from acp_tap.replay.receive import Receiver
+from acp_tap.replay.reports import Out
 from acp_tap.replay.scheduler import Scheduler
 from acp_tap.wire.jsonrpc import Kind
 
@@ -74,6 +76,16 @@ class InOrder:
             tuple(accumulate(pending[: n + 1])),
         )
 
+    def send(self, cursor: int, plan: Plan, out: Out) -> None:
+        """Send what the ``cursor``-th client message releases."""
+        agent = plan.agent
+        for number in self.blocks[cursor]:
+            step = agent[number]
+            if step.stderr:
+                out.append(Stderr(step.wire))
+            else:
+                out.send(step.wire)
+
     def may_stall(self, cursor: int) -> bool:
         """Whether, at ``cursor``, the client could be left waiting (the stall rule's state)."""
         return self.open_requests[cursor] == 0 and (
@@ -83,6 +95,7 @@ class InOrder:
     def restore(
         self,
         cursor: int,
+        *,
         now: float,
         sched: Scheduler,
         receiver: Receiver,

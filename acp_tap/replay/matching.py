@@ -209,8 +209,8 @@ class Redactions:
         """From each recorded message's method and redacted paths, in recorded order."""
         by_method: dict[str | None, dict[tuple[str, ...], None]] = {}
         parsed: dict[tuple[str, ...], tuple[IgnorePath, ...]] = {(): ()}
-        for method, texts in messages:
-            texts = tuple(t for t in texts if t != "$")
+        for method, redacted in messages:
+            texts = tuple(t for t in redacted if t != "$")
             if texts not in parsed:
                 parsed[texts] = tuple(IgnorePath.parse(t) for t in texts)
             by_method.setdefault(method, {(): None})[texts] = None

@@ -6,6 +6,7 @@ an unmatched request, and :class:`Out`, the engine's collector of actions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -102,6 +103,26 @@ def no_match_report(
         "differences": [d.to_json() for d in closest.differences],
     }
     return report, data
+
+
+def unused_messages(
+    plan: Plan, settled: Callable[[int], bool], asked: set[int], *, agent_exit: bool
+) -> tuple[list[ClientStep], int]:
+    """Recorded client messages that never arrived (not settled), and how many of them are
+    answers to agent requests never sent (a consequence, not listed). When the recording
+    ended with the agent exiting, what the client sent after its last frame is not expected.
+    """
+    last_seq = plan.agent[-1].seq if plan.agent else 0
+    unused: list[ClientStep] = []
+    unasked = 0
+    for step in plan.client:
+        if settled(step.index) or (agent_exit and step.frame.seq > last_seq):
+            continue
+        if step.answers is not None and step.answers not in asked:
+            unasked += 1
+        else:
+            unused.append(step)
+    return unused, unasked
 
 
 def unused_report(plan: Plan, unused: list[ClientStep], unasked: int, allow_unused: bool) -> Report:

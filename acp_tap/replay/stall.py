@@ -14,6 +14,7 @@ import attrs
 
 from acp_tap.replay.actions import Report, ReportKind
 from acp_tap.replay.plan import AgentStep, ClientStep, Plan
+from acp_tap.replay.reports import error_line
 from acp_tap.replay.scheduler import Scheduler
 
 
@@ -75,7 +76,7 @@ class Stall:
         response = next((s for s in plan.agent if s.responds_to == request), None)
         if response is None:
             what = message_label(plan, plan.client[request])
-            return f"stall: the recording has no answer to {what}: the recorded agent never answered it"
+            return f"stall: the recording has no answer to {what}: the agent never answered it"
         pair = self.sched.held_lane(response.lane)
         if pair is None:
             return f"stall: {frame_label(plan, response)} is held"
@@ -95,6 +96,10 @@ class Stall:
             return {"stall": {"request": self.plan.client[request].frame.seq}}
         frame, missing = pair
         return {"stall": {"held": frame.seq, "waitsFor": missing.frame.seq}}
+
+    def errors(self, waiting: list[tuple[Any, int]]) -> list[bytes]:
+        """The JSON-RPC errors answering each waiting request: (live id, recorded step)."""
+        return [error_line(live, self.reason_for(step), self.data(step)) for live, step in waiting]
 
     def report(self, timeout: float, answered: int) -> Report:
         """The mismatch report: what is held, for what, and what happens now."""
