@@ -36,10 +36,39 @@ READ = 1 << 20
 TIMEOUT = 300.0
 READY = b'{"jsonrpc":"2.0","method":"bench/ready"}\n'
 SESSION = "sess_5c2f0e6a-3b1d-4d8e-9a47-0f6b2c1d7e93"
-WORDS = (
-    "the agent reads src/parser.py and finds that tokenize() drops the last line when the "
-    "file has no trailing newline; I will add a test, fix the loop and run pytest again"
-).split()
+WORDS = [
+    "the",
+    "agent",
+    "reads",
+    "src/parser.py",
+    "and",
+    "finds",
+    "that",
+    "tokenize()",
+    "drops",
+    "the",
+    "last",
+    "line",
+    "when",
+    "the",
+    "file",
+    "has",
+    "no",
+    "trailing",
+    "newline;",
+    "I",
+    "will",
+    "add",
+    "a",
+    "test,",
+    "fix",
+    "the",
+    "loop",
+    "and",
+    "run",
+    "pytest",
+    "again",
+]
 
 
 def update_line(rng: random.Random) -> bytes:

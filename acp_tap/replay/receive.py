@@ -112,9 +112,10 @@ class Receiver:
             index = self.relocation.match(self.index, self.plan, env.method, msg, line)
         if index is None:
             return self._no_match(msg, env, line, normal, keys)
-        if env.is_request and env.id is not None:
-            self.live_id[index] = env.id
-            self.live_requests[id_key(env.id)] = index
+        live = _live_id(msg, env)
+        if live is not None:
+            self.live_id[index] = live
+            self.live_requests[id_key(live)] = index
         return Arrived(index)
 
     def _recorded_cancel(self, msg: dict[str, Any]) -> dict[str, Any]:
@@ -137,8 +138,8 @@ class Receiver:
         what = f"this {env.method} {env.kind.value}" if env.method else "this message"
         repeated = self.index.recorded(keys)
         if repeated is not None and self.options.allow_repeats:
-            if env.is_request:
-                return Repeat(self.index.repeat(repeated), env.id)
+            if (live := _live_id(msg, env)) is not None:
+                return Repeat(self.index.repeat(repeated), live)
             return Arrived(self.index.last_of(repeated))
         got = clip(line)
         if repeated is not None:
@@ -153,7 +154,8 @@ class Receiver:
             )
             step = None if closest is None else self.plan.client[closest.index]
             report, data = no_match_report(what, got, step, closest)
-        error = error_line(env.id, report.summary, data) if env.is_request else None
+        live = _live_id(msg, env)
+        error = error_line(live, report.summary, data) if live is not None else None
         return Unmatched(report, error)
 
     def _answer(self, msg: Any, env: Envelope, line: bytes, data: bytes) -> Received:
@@ -193,3 +195,15 @@ def _session(msg: Any) -> str | None:
     params = msg.get("params") if isinstance(msg, dict) else None
     sid = params.get("sessionId") if isinstance(params, dict) else None
     return sid if isinstance(sid, str) else None
+
+
+def _live_id(msg: Any, env: Envelope) -> Any:
+    """The id of a request as the client sent it: ``1.0`` is not a valid ACP id, but the
+    answer to it carries it back as it came, like every other id."""
+    if env.is_request:
+        return env.id
+    if isinstance(msg, dict) and isinstance(msg.get("method"), str):
+        live = msg.get("id")
+        if isinstance(live, float):
+            return live
+    return None
