@@ -12,6 +12,7 @@ import pytest
 
 from acp_tap.cassette.codec import dumps_compact
 from acp_tap.cassette.reader import Cassette
+from acp_tap.matching.mismatch import MISMATCH_CODE
 from acp_tap.replay.client_engine import ClientReplayEngine
 from acp_tap.replay.client_result import (
     ClientAction,
@@ -24,7 +25,6 @@ from acp_tap.replay.client_result import (
     ToAgent,
     WriteFile,
 )
-from acp_tap.replay.reports import MISMATCH_CODE
 from tests.replay_support import (
     CWD,
     Recording,

@@ -28,8 +28,8 @@ import attrs
 
 from acp_tap.cassette.codec import dumps_compact
 from acp_tap.cassette.model import Frame
+from acp_tap.matching.ids import with_id
 from acp_tap.replay.client_plan import Ask
-from acp_tap.replay.splice import with_id
 from acp_tap.wire.jsonrpc import RequestId
 
 

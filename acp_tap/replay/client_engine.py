@@ -29,6 +29,10 @@ from acp_tap.cassette.codec import dumps_compact, loads_strict
 from acp_tap.cassette.model import Direction, Eol, Frame, Payload
 from acp_tap.cassette.reader import Cassette
 from acp_tap.inspect import acp
+from acp_tap.matching.ids import IdKey, id_key
+from acp_tap.matching.loader import load_for_replay
+from acp_tap.matching.normal import IgnorePath
+from acp_tap.matching.relocation import Relocation
 from acp_tap.replay.client_answers import IdMap
 from acp_tap.replay.client_plan import (
     TURN_METHODS,
@@ -48,10 +52,6 @@ from acp_tap.replay.client_result import (
     ToAgent,
 )
 from acp_tap.replay.client_verdict import Findings, verdict
-from acp_tap.replay.matching import IgnorePath
-from acp_tap.replay.plan import IdKey, id_key
-from acp_tap.replay.relocation import Relocation
-from acp_tap.replay.source import load_for_replay
 from acp_tap.wire.jsonrpc import RequestId, envelope
 
 __all__ = ["ClientReplayEngine"]

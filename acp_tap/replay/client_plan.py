@@ -27,7 +27,8 @@ import attrs
 
 from acp_tap.cassette.model import Direction, Footer, Frame
 from acp_tap.inspect import acp
-from acp_tap.replay.plan import SESSION_CREATORS, IdKey, id_key
+from acp_tap.matching.ids import IdKey, id_key
+from acp_tap.matching.relocation import SESSION_CREATORS
 from acp_tap.wire.jsonrpc import RequestId, envelope
 
 TURN_METHODS = frozenset({"session/prompt", "session/load"})

@@ -19,6 +19,7 @@ import attrs
 from acp_tap.cassette.codec import dumps_compact
 from acp_tap.inspect import acp
 from acp_tap.inspect.diff import Change
+from acp_tap.matching.mismatch import error_line
 from acp_tap.replay.client_answers import (
     How,
     IdMap,
@@ -30,7 +31,6 @@ from acp_tap.replay.client_answers import (
 )
 from acp_tap.replay.client_plan import Ask, ClientPlan
 from acp_tap.replay.client_result import ReadFile, WriteFile
-from acp_tap.replay.reports import error_line
 from acp_tap.wire.jsonrpc import RequestId
 
 Reply = bytes | ReadFile | WriteFile

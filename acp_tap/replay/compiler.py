@@ -18,18 +18,10 @@ import attrs
 
 from acp_tap.cassette.framelines import FAST_ENVELOPE
 from acp_tap.cassette.model import Direction, Eol, Footer, Frame, Payload
-from acp_tap.replay.matching import IgnorePath, Normaliser, raw_key
-from acp_tap.replay.plan import (
-    GLOBAL_LANE,
-    SESSION_CREATORS,
-    STDERR_LANE,
-    AgentStep,
-    ClientStep,
-    IdKey,
-    Lane,
-    Plan,
-    id_key,
-)
+from acp_tap.matching.ids import IdKey, id_key
+from acp_tap.matching.normal import IgnorePath, Normaliser, raw_key
+from acp_tap.matching.relocation import SESSION_CREATORS
+from acp_tap.replay.plan import GLOBAL_LANE, STDERR_LANE, AgentStep, ClientStep, Lane, Plan
 from acp_tap.wire.jsonrpc import Envelope, Kind, RequestId, envelope
 
 EnvelopeHead = tuple[bytes | None, bytes | None, bytes | None]

@@ -20,6 +20,12 @@ import attrs
 from acp_tap.cassette.codec import dumps_compact, loads_strict
 from acp_tap.cassette.model import Payload
 from acp_tap.cassette.reader import Cassette
+from acp_tap.matching.diff import differences, shorten
+from acp_tap.matching.ids import id_key, with_id
+from acp_tap.matching.index import MatchIndex
+from acp_tap.matching.mismatch import MISMATCH_CODE, error_line
+from acp_tap.matching.normal import raw_key
+from acp_tap.matching.relocation import SESSION_CREATORS, Relocation
 from acp_tap.replay.actions import (
     Action,
     Exit,
@@ -31,22 +37,16 @@ from acp_tap.replay.actions import (
     Stderr,
 )
 from acp_tap.replay.compiler import compile_plan
-from acp_tap.replay.diff import differences, shorten
-from acp_tap.replay.matching import MatchIndex, raw_key
-from acp_tap.replay.plan import SESSION_CREATORS, AgentStep, ClientStep, Plan, id_key
-from acp_tap.replay.relocation import Relocation
+from acp_tap.replay.plan import AgentStep, ClientStep, Plan
 from acp_tap.replay.reports import (
-    MISMATCH_CODE,
     Out,
     clip,
-    error_line,
     named,
     no_match_report,
     repeat_report,
     unused_report,
 )
 from acp_tap.replay.source import compile_path
-from acp_tap.replay.splice import with_id
 from acp_tap.wire.jsonrpc import Envelope, envelope
 
 __all__ = ["MISMATCH_CODE", "ReplayEngine"]
@@ -397,7 +397,7 @@ class ReplayEngine:
         key = normaliser.key(normal)
         index = self._index.take(key)
         if index is None and env.method in SESSION_CREATORS:
-            index = self._relocation.match(self._index, self.plan, env.method, msg, incoming.line)
+            index = _relocated(self._relocation, self._index, self.plan, env.method, incoming)
         if index is None:
             self._no_match(incoming, normal, key, out)
             return
@@ -501,3 +501,35 @@ def _all_settled(deps: tuple[int, ...], arrived: list[bool], failed: list[str | 
         dep = deps[0]
         return arrived[dep] or failed[dep] is not None
     return all(arrived[d] or failed[d] is not None for d in deps)
+
+
+def _relocated(
+    relocation: Relocation, index: MatchIndex, plan: Plan, method: str, incoming: _Incoming
+) -> int | None:
+    """Match a session-creating request whose ``cwd`` differs from the recorded ones.
+
+    Each distinct recorded ``cwd`` of an unused ``method`` message is tried as the
+    counterpart of the live one; the first that makes the whole message match is kept
+    (added to ``relocation``), and the recorded message is taken from ``index``.
+    """
+    params = incoming.msg.get("params") if isinstance(incoming.msg, dict) else None
+    live = params.get("cwd") if isinstance(params, dict) else None
+    if not isinstance(live, str):
+        return None
+    normaliser = plan.normaliser
+    tried: set[str] = set()
+    for candidate in index.unused(method):
+        recorded = plan.client[candidate].cwd
+        if recorded is None or recorded == live or recorded in tried:
+            continue
+        tried.add(recorded)
+        data = relocation.trial(recorded, live, incoming.line)
+        try:
+            message = loads_strict(data)
+        except (ValueError, UnicodeDecodeError):
+            continue
+        found = index.take(normaliser.key(normaliser.normalise(message, data)))
+        if found is not None:
+            relocation.add(recorded, live)
+            return found
+    return None

@@ -1,0 +1,1 @@
+"""What both replays use: compare live traffic with a recording, and translate between them."""
