@@ -17,7 +17,7 @@ SHELL = {
     "acp_tap.testing",
     "acp_tap.pytest_plugin",
     "acp_tap.replay.agent",
-    "acp_tap.replay.client",
+    "acp_tap.rerun.client",
     "acp_tap.replay.tap",
 }
 """The trio shell: the only modules allowed to import trio (also enforced by ruff's TID251)."""

@@ -11,9 +11,9 @@ import pytest
 import trio
 
 from acp_tap.demo_client import handshake, record_argv, run_script, text_prompt
-from acp_tap.replay.client import rerun
-from acp_tap.replay.client_engine import ClientReplayEngine
-from acp_tap.replay.client_result import ClientReplayResult
+from acp_tap.rerun.client import rerun
+from acp_tap.rerun.engine import ClientReplayEngine
+from acp_tap.rerun.result import ClientReplayResult
 from tests.helpers import PYTHON, python_agent, run_cli
 
 ROOT = Path(__file__).parent.parent

@@ -4,16 +4,16 @@ Feed it the live agent's stdout lines (:meth:`~ClientReplayEngine.receive`), the
 that output (:meth:`~ClientReplayEngine.output_closed`), the agent's exit
 (:meth:`~ClientReplayEngine.exited`), the passing of time (:meth:`~ClientReplayEngine.poll`)
 and files read for it (:meth:`~ClientReplayEngine.file_read`); it returns
-:mod:`~acp_tap.replay.client_result` actions to carry out, in order.
+:mod:`~acp_tap.rerun.result` actions to carry out, in order.
 
-Recorded client messages are sent when the rules of :mod:`acp_tap.replay.client_plan`
+Recorded client messages are sent when the rules of :mod:`acp_tap.rerun.plan`
 allow, with the ids the live agent issued instead of the recorded ones (session ids, tool
 call ids, string ids of agent requests: recorded -> live, learned as they appear; the
 client's own request ids are sent as recorded, number or string). The live agent's
-requests are answered by :mod:`acp_tap.replay.client_requests`. When the recorded client
+requests are answered by :mod:`acp_tap.rerun.requests`. When the recorded client
 has said everything and every recorded answer has arrived, the agent's input is closed
 (after a quiet ``settle`` if it sent fewer lines than recorded) and its exit awaited. The
-verdict (:mod:`acp_tap.replay.client_verdict`) compares the conversations as ``acp-tap
+verdict (:mod:`acp_tap.rerun.verdict`) compares the conversations as ``acp-tap
 diff`` does.
 """
 
@@ -33,16 +33,16 @@ from acp_tap.matching.ids import IdKey, id_key
 from acp_tap.matching.loader import load_for_replay
 from acp_tap.matching.normal import IgnorePath
 from acp_tap.matching.relocation import Relocation
-from acp_tap.replay.client_answers import IdMap
-from acp_tap.replay.client_plan import (
+from acp_tap.rerun.answers import IdMap
+from acp_tap.rerun.plan import (
     TURN_METHODS,
     ClientPlan,
     Outgoing,
     compile_client_plan,
     where,
 )
-from acp_tap.replay.client_requests import AgentRequests, Reply
-from acp_tap.replay.client_result import (
+from acp_tap.rerun.requests import AgentRequests, Reply
+from acp_tap.rerun.result import (
     ClientAction,
     ClientReplayOptions,
     ClientReplayResult,
@@ -51,7 +51,7 @@ from acp_tap.replay.client_result import (
     Kill,
     ToAgent,
 )
-from acp_tap.replay.client_verdict import Findings, verdict
+from acp_tap.rerun.verdict import Findings, verdict
 from acp_tap.wire.jsonrpc import RequestId, envelope
 
 __all__ = ["ClientReplayEngine"]

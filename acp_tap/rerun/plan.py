@@ -5,7 +5,7 @@ message becomes an :class:`Outgoing` step; every recorded agent request an :clas
 The pacing rules, in one place (applied by :func:`compile_client_plan`):
 
 - a client message answering a recorded agent request is *reactive*: it is sent when the
-  live agent makes the matching request (see :mod:`acp_tap.replay.client_answers`);
+  live agent makes the matching request (see :mod:`acp_tap.rerun.answers`);
 - every other client message is *proactive*: sent in recorded order, once
   - (hard) every client request whose response was recorded before it has its live
     response: a prompt goes after the previous turn's response, a ``session/prompt``
