@@ -47,7 +47,7 @@ from pathlib import Path
 
 import attrs
 
-from acp_tap.demo_client import record_argv
+from acp_tap.demo.client import record_argv
 
 MB = 1e6
 READ = 1 << 20
