@@ -1,9 +1,11 @@
 """Working directory relocation: a cassette recorded in one checkout replays in another.
 
-When the client's ``session/new``/``session/load`` names another ``cwd`` than the recorded
-one, the recorded directory is rewritten into the live one in frames sent to the client,
-and the live one into the recorded one in client messages before they are matched. The
-rewrite works on raw JSON bytes, so everything else keeps its recorded bytes. Pure.
+When the live side works in another directory than the recorded one (a client's
+``session/new``/``session/load`` names another ``cwd`` in ``acp-tap replay``; ``--cwd`` in
+``acp-tap rerun``), the recorded directory is rewritten into the live one in what is sent
+to the live side, and the live one into the recorded one in what it sends, before it is
+compared. The rewrite works on raw JSON bytes, so everything else keeps its recorded
+bytes. Pure.
 """
 
 from __future__ import annotations
