@@ -35,7 +35,7 @@ import pytest
 
 if TYPE_CHECKING:
     from acp_tap.replay.actions import ReplayOptions
-    from acp_tap.replay.client_result import ClientReplayResult
+    from acp_tap.rerun.result import ClientReplayResult
     from acp_tap.testing import FakeAgent
 
 RECORD_MODES = ("none", "once", "new", "all")
@@ -256,7 +256,7 @@ class GoldenCheck:
         self, cassette: str | Path, agent: str | list[str] | None = None, **options: Any
     ) -> ClientReplayResult:
         """As calling it, from inside a trio test."""
-        from acp_tap.replay.client import rerun_cassette
+        from acp_tap.rerun.client import rerun_cassette
 
         path, argv = self._resolve(cassette, agent)
         return self._judge(path, await rerun_cassette(path, argv, **options))

@@ -29,8 +29,8 @@ import trio.testing
 from acp_tap.cassette.model import Direction
 from acp_tap.errors import AcpTapError
 from acp_tap.replay.actions import OnMismatch, ReplayOptions, Report
-from acp_tap.replay.client_result import AgentChangedError, ClientReplayResult
 from acp_tap.replay.tap import TapReceive, TapSend, Transcript
+from acp_tap.rerun.result import AgentChangedError, ClientReplayResult
 
 REPORT_WAIT = 2.0
 """Seconds a test's end waits for its spawned replay processes to finish (the client
@@ -303,11 +303,11 @@ def run_agent_against(
 ) -> ClientReplayResult:
     """Play the client recorded in ``cassette`` into the real agent ``argv`` (agent
     regression tests); what changed. ``options``: those of
-    :func:`acp_tap.replay.client.rerun_cassette` (cwd, env, fs_root, write_dir, output,
+    :func:`acp_tap.rerun.client.rerun_cassette` (cwd, env, fs_root, write_dir, output,
     ignore, timeout, max_time). Not from inside a trio run: await
-    :func:`~acp_tap.replay.client.rerun_cassette` there."""
+    :func:`~acp_tap.rerun.client.rerun_cassette` there."""
     from acp_tap.errors import UsageError
-    from acp_tap.replay.client import rerun_cassette
+    from acp_tap.rerun.client import rerun_cassette
 
     try:
         trio.lowlevel.current_task()
@@ -316,7 +316,7 @@ def run_agent_against(
     else:
         raise UsageError(
             "run_agent_against() starts its own trio run; in an async test use "
-            "`await acp_golden.check(...)` or `await acp_tap.replay.client.rerun_cassette(...)`"
+            "`await acp_golden.check(...)` or `await acp_tap.rerun.client.rerun_cassette(...)`"
         )
     result: ClientReplayResult = trio.run(partial(rerun_cassette, cassette, argv, **options))
     return result

@@ -555,9 +555,9 @@ def test_cli_lists_rules() -> None:
 @pytest.mark.parametrize(
     ("scenario", "agent"),
     [
-        pytest.param("basic", [PYTHON, "-m", "acp_tap.demo_agent"], id="demo-basic"),
-        pytest.param("cancel", [PYTHON, "-m", "acp_tap.demo_agent"], id="demo-cancel"),
-        pytest.param("load", [PYTHON, "-m", "acp_tap.demo_agent"], id="demo-load"),
+        pytest.param("basic", [PYTHON, "-m", "acp_tap.demo.agent"], id="demo-basic"),
+        pytest.param("cancel", [PYTHON, "-m", "acp_tap.demo.agent"], id="demo-cancel"),
+        pytest.param("load", [PYTHON, "-m", "acp_tap.demo.agent"], id="demo-load"),
         pytest.param("reject", [PYTHON, str(PEERS / "sdk_agent.py")], id="sdk-agent-reject"),
     ],
 )

@@ -19,17 +19,18 @@ import trio
 import trio.testing
 
 import acp_tap
-from acp_tap import demo_agent
 from acp_tap.cli import SUBCOMMANDS
 from acp_tap.commands import demo as demo_command
-from acp_tap.demo_agent import SeededIds, serve
-from acp_tap.demo_options import DemoOptions, options_from_args
+from acp_tap.demo import agent as demo_agent
+from acp_tap.demo.agent import serve
+from acp_tap.demo.options import DemoOptions, options_from_args
+from acp_tap.demo.protocol import SeededIds
 from acp_tap.wire.framing import LineSplitter
 
 Json = dict[str, Any]
 
 PEERS = Path(__file__).parent / "peers"
-DEMO = [sys.executable, "-m", "acp_tap.demo_agent", "--delay", "0.5"]
+DEMO = [sys.executable, "-m", "acp_tap.demo.agent", "--delay", "0.5"]
 SDK_AGENT = [sys.executable, str(PEERS / "sdk_agent.py")]
 DEMO_SCENARIOS = ("basic", "reject", "cancel", "load", "terminal", "modes", "nocaps")
 SDK_AGENT_SCENARIOS = ("basic", "cancel")
@@ -331,7 +332,7 @@ class Peer:
 @contextlib.asynccontextmanager
 async def demo(*args: str) -> AsyncIterator[Peer]:
     """A demo agent subprocess, killed (if still running) and reaped on exit."""
-    argv = [sys.executable, "-m", "acp_tap.demo_agent", *args]
+    argv = [sys.executable, "-m", "acp_tap.demo.agent", *args]
     pipe = subprocess.PIPE
     with trio.fail_after(20):
         process = await trio.lowlevel.open_process(argv, stdin=pipe, stdout=pipe, stderr=pipe)
@@ -491,7 +492,7 @@ async def test_client_error_on_read_fails_the_tool_call() -> None:
 @pytest.mark.parametrize(
     "parse",
     [
-        pytest.param(lambda: demo_agent.main(["--help"]), id="python -m acp_tap.demo_agent"),
+        pytest.param(lambda: demo_agent.main(["--help"]), id="python -m acp_tap.demo.agent"),
         pytest.param(lambda: _subcommand_parser().parse_args(["demo-agent", "--help"]), id="cli"),
     ],
 )

@@ -20,7 +20,7 @@ CLIENT = f'''
 import json
 import trio
 import pytest
-from acp_tap.demo_client import ScriptedClient, handshake, text_prompt
+from acp_tap.demo.client import ScriptedClient, handshake, text_prompt
 
 
 async def converse(acp_agent, prompt="Explain what acp-tap does"):
@@ -132,7 +132,7 @@ def test_unused_recorded_messages_fail_the_test(project: pytest.Pytester) -> Non
     project.makepyfile(
         test_client="""
         import pytest
-        from acp_tap.demo_client import ScriptedClient
+        from acp_tap.demo.client import ScriptedClient
         import trio
 
         @pytest.mark.acp_cassette("prompt-turn.ndjson")

@@ -15,7 +15,7 @@ from acp_tap.cassette.reader import load
 from tests.helpers import ACP_TAP, PYTHON
 
 PEERS = Path(__file__).parent / "peers"
-DEMO_AGENT = [PYTHON, "-m", "acp_tap.demo_agent"]
+DEMO_AGENT = [PYTHON, "-m", "acp_tap.demo.agent"]
 SDK_AGENT = [PYTHON, str(PEERS / "sdk_agent.py")]
 
 

@@ -24,7 +24,7 @@ from tests.helpers import ACP_TAP, TIMEOUT
 PEERS = Path(__file__).parent / "peers"
 SDK_CLIENT = (sys.executable, str(PEERS / "sdk_client.py"))
 SDK_AGENT = (sys.executable, str(PEERS / "sdk_agent.py"))
-DEMO_AGENT = (sys.executable, "-m", "acp_tap.demo_agent")
+DEMO_AGENT = (sys.executable, "-m", "acp_tap.demo.agent")
 
 SDK_RUNS = {  # tool calls, permission, fs reads and writes; cancel; load with history; modes
     "demo-basic": ("basic", DEMO_AGENT),

@@ -14,8 +14,9 @@ from acp_tap.cassette.codec import encode_frame_bytes, encode_record
 from acp_tap.cassette.model import Direction, Eol, Frame, Payload
 from acp_tap.cassette.reader import Cassette, load
 from acp_tap.errors import CassetteFormatError
+from acp_tap.matching.loader import load_for_replay
 from acp_tap.replay.compiler import compile_plan
-from acp_tap.replay.source import compile_path, load_for_replay
+from acp_tap.replay.source import compile_path
 from tests.replay_support import Recording, header
 
 raw_lines = st.one_of(

@@ -2,7 +2,7 @@
 
     python tools/regenerate_fixtures.py [--only NAME ...] [--out DIR]
 
-Every cassette is a real recording: the scripted client (acp_tap.demo_client) drives the
+Every cassette is a real recording: the scripted client (acp_tap.demo.client) drives the
 bundled demo agent, or the official ACP Python SDK's example-style agent in
 tests/peers/sdk_agent.py, through the recording proxy. Nothing here is written by hand.
 The demo agent is seeded, so ids and messages are stable across runs; only timings,
@@ -20,7 +20,7 @@ import attrs
 import trio
 
 from acp_tap.cassette.reader import load
-from acp_tap.demo_client import (
+from acp_tap.demo.client import (
     AgentError,
     AgentGone,
     Policy,

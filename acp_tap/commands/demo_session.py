@@ -1,6 +1,6 @@
 """``acp-tap demo``: record a scripted session with the bundled demo agent, then show it.
 
-Needs nothing but acp-tap: the client is :mod:`acp_tap.demo_client`, the agent
+Needs nothing but acp-tap: the client is :mod:`acp_tap.demo.client`, the agent
 ``acp-tap demo-agent``, and the recording goes through the real ``acp-tap record``.
 """
 
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def record_demo(path: Path) -> int:
     """Run the scripted client against ``acp-tap record -- acp-tap demo-agent``."""
-    from acp_tap.demo_client import (
+    from acp_tap.demo.client import (
         Policy,
         ScriptedClient,
         handshake,

@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     import trio
 
     from acp_tap.errors import AgentStartError, CassetteError
-    from acp_tap.replay.client import rerun_cassette
+    from acp_tap.rerun.client import rerun_cassette
 
     command = _command(args)
 

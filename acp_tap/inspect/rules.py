@@ -1,7 +1,8 @@
-"""What ``acp-tap check`` looks for: the rule table, severities and findings. Pure data.
+"""What ``acp-tap check`` looks for: the rule table, severities and findings. Pure.
 
 Each rule is one row of :data:`RULES`; the checker (:mod:`acp_tap.inspect.check`) names a
-rule and a message, and the rule decides the severity. Only errors fail ``acp-tap check``.
+rule and a message in :class:`Findings`, and the rule decides the severity. Only errors
+fail ``acp-tap check``.
 """
 
 from __future__ import annotations
@@ -88,3 +89,44 @@ class Finding:
     def to_json(self) -> dict[str, Any]:
         """A JSON object for machines."""
         return attrs.asdict(self)
+
+
+@attrs.frozen
+class At:
+    """The frame being checked: its sequence number, cassette line and method."""
+
+    seq: int
+    line: int
+    method: str | None
+
+
+@attrs.define(eq=False)
+class Findings:
+    """The findings of a check, collected as the passes make them."""
+
+    _found: list[Finding] = attrs.field(factory=list)
+    _once: set[tuple[str, str]] = attrs.field(factory=set)
+
+    def add(self, rule: str, at: At | None, message: str) -> None:
+        """A finding of ``rule`` at a frame (``None``: the cassette as a whole)."""
+        severity = RULES[rule].severity
+        if at is None:
+            self._found.append(Finding(severity, None, None, None, rule, message))
+        else:
+            self._found.append(Finding(severity, at.seq, at.line, at.method, rule, message))
+
+    def add_once(self, rule: str, at: At, message: str) -> None:
+        """A finding of ``rule`` reported once per method."""
+        key = (rule, at.method or "")
+        if key not in self._once:
+            self._once.add(key)
+            self.add(rule, at, message + " (reported once)")
+
+    def cassette(self, line: int, message: str) -> None:
+        """A problem with the cassette's records (rule ``cassette``) at ``line``."""
+        self._found.append(Finding(Severity.ERROR, None, line, None, "cassette", message))
+
+    def take(self) -> list[Finding]:
+        """The findings since the last call."""
+        found, self._found = self._found, []
+        return found

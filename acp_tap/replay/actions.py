@@ -6,7 +6,7 @@ import enum
 
 import attrs
 
-from acp_tap.replay.diff import Difference, render_block
+from acp_tap.matching.diff import Difference, render_block
 
 
 class OnMismatch(enum.StrEnum):

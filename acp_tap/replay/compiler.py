@@ -17,15 +17,10 @@ import attrs
 
 from acp_tap.cassette.framelines import FAST_ENVELOPE
 from acp_tap.cassette.model import Direction, Eol, Footer, Frame, Payload
-from acp_tap.replay.matching import IgnorePath, Normaliser, Redactions, raw_key
-from acp_tap.replay.plan import (
-    SESSION_CREATORS,
-    AgentStep,
-    ClientStep,
-    IdKey,
-    Plan,
-    id_key,
-)
+from acp_tap.matching.ids import IdKey, id_key
+from acp_tap.matching.normal import IgnorePath, Normaliser, Redactions, raw_key
+from acp_tap.matching.relocation import SESSION_CREATORS
+from acp_tap.replay.plan import AgentStep, ClientStep, Plan
 from acp_tap.replay.routing import (
     LEVEL_METHODS,
     agent_envelope,

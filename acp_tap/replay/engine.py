@@ -20,6 +20,8 @@ import attrs
 
 from acp_tap.cassette.model import Payload
 from acp_tap.cassette.reader import Cassette
+from acp_tap.matching.ids import id_key
+from acp_tap.matching.mismatch import MISMATCH_CODE, error_line
 from acp_tap.replay.actions import (
     Action,
     Exit,
@@ -32,12 +34,10 @@ from acp_tap.replay.actions import (
 from acp_tap.replay.compiler import compile_plan
 from acp_tap.replay.inorder import InOrder
 from acp_tap.replay.outgoing import alone, live_cancel, response_bytes
-from acp_tap.replay.plan import AgentStep, Plan, id_key
+from acp_tap.replay.plan import AgentStep, Plan
 from acp_tap.replay.receive import Arrived, Failed, Receiver, Repeat
 from acp_tap.replay.reports import (
-    MISMATCH_CODE,
     Out,
-    error_line,
     skipped_report,
     unused_messages,
     unused_report,

@@ -15,8 +15,9 @@ from itertools import accumulate
 
 import attrs
 
+from acp_tap.matching.ids import id_key
 from acp_tap.replay.actions import Stderr
-from acp_tap.replay.plan import AgentStep, Plan, id_key
+from acp_tap.replay.plan import AgentStep, Plan
 from acp_tap.replay.receive import Receiver
 from acp_tap.replay.reports import Out
 from acp_tap.replay.scheduler import Scheduler

@@ -8,9 +8,9 @@ request it cancels, and recorded working directories become the live ones.
 from __future__ import annotations
 
 from acp_tap.cassette.codec import dumps_compact
+from acp_tap.matching.ids import with_id
+from acp_tap.matching.relocation import Relocation
 from acp_tap.replay.plan import AgentStep, Plan
-from acp_tap.replay.relocation import Relocation
-from acp_tap.replay.splice import with_id
 
 
 def response_bytes(step: AgentStep, live_id: object, relocation: Relocation) -> bytes:

@@ -67,19 +67,9 @@ from typing import Any, NamedTuple
 import attrs
 
 from acp_tap.cassette.model import Direction, Eol, Frame, Payload
-from acp_tap.replay.matching import Normaliser, Redactions
+from acp_tap.matching.ids import IdKey
+from acp_tap.matching.normal import Normaliser, Redactions
 from acp_tap.wire.jsonrpc import Kind, RequestId
-
-IdKey = tuple[bool, RequestId]
-"""A JSON-RPC id with its JSON type: ``1`` and ``"1"`` are different ids."""
-
-Lane = tuple[str, Any]
-
-GLOBAL_LANE: Lane = ("global", None)
-STDERR_LANE: Lane = ("stderr", None)
-
-SESSION_CREATORS = frozenset({"session/new", "session/load", "session/resume", "session/fork"})
-"""Requests whose ``params.cwd`` is a working directory (and whose answer may name a session)."""
 
 PROMPT = "session/prompt"
 
@@ -97,11 +87,6 @@ SESSION_LEVEL_METHODS = frozenset(
     {"_kiro.dev/commands/available", "_kiro.dev/mcp/server_initialized", "_kiro.dev/metadata"}
 )
 """Agent notifications about the session itself, not about a turn."""
-
-
-def id_key(value: RequestId) -> IdKey:
-    """The dictionary key of a JSON-RPC id, keeping its type."""
-    return (isinstance(value, str), value)
 
 
 @attrs.frozen

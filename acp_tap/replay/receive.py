@@ -14,14 +14,16 @@ from typing import Any
 import attrs
 
 from acp_tap.cassette.codec import loads_strict
+from acp_tap.matching.diff import differences, shorten
+from acp_tap.matching.ids import IdKey, id_key
+from acp_tap.matching.index import MatchIndex
+from acp_tap.matching.mismatch import error_line
+from acp_tap.matching.normal import raw_key
+from acp_tap.matching.relocation import SESSION_CREATORS, Relocation
 from acp_tap.replay.actions import ReplayOptions, Report, ReportKind
-from acp_tap.replay.diff import differences, shorten
-from acp_tap.replay.matching import MatchIndex, raw_key
-from acp_tap.replay.plan import SESSION_CREATORS, IdKey, Plan, id_key
-from acp_tap.replay.relocation import Relocation
+from acp_tap.replay.plan import Plan
 from acp_tap.replay.reports import (
     clip,
-    error_line,
     named,
     no_match_report,
     repeat_report,
@@ -109,7 +111,7 @@ class Receiver:
         normal, keys = self.plan.keys(env.method, msg, data)
         index = self.index.take_first(keys)
         if index is None and env.method in SESSION_CREATORS:
-            index = self.relocation.match(self.index, self.plan, env.method, msg, line)
+            index = self._relocated(env.method, msg, line)
         if index is None:
             return self._no_match(msg, env, line, normal, keys)
         live = _live_id(msg, env)
@@ -117,6 +119,34 @@ class Receiver:
             self.live_id[index] = live
             self.live_requests[id_key(live)] = index
         return Arrived(index)
+
+    def _relocated(self, method: str, msg: Any, line: bytes) -> int | None:
+        """Match a session-creating request whose ``cwd`` differs from the recorded ones.
+
+        Each distinct recorded ``cwd`` of an unused ``method`` message is tried as the
+        counterpart of the live one; the first that makes the whole message match is kept
+        (added to the relocation), and the recorded message is taken.
+        """
+        params = msg.get("params") if isinstance(msg, dict) else None
+        live = params.get("cwd") if isinstance(params, dict) else None
+        if not isinstance(live, str):
+            return None
+        tried: set[str] = set()
+        for candidate in self.index.unused(method):
+            recorded = self.plan.client[candidate].cwd
+            if recorded is None or recorded == live or recorded in tried:
+                continue
+            tried.add(recorded)
+            data = self.relocation.trial(recorded, live, line)
+            try:
+                message = loads_strict(data)
+            except (ValueError, UnicodeDecodeError):
+                continue
+            found = self.index.take_first(self.plan.keys(method, message, data)[1])
+            if found is not None:
+                self.relocation.add(recorded, live)
+                return found
+        return None
 
     def _recorded_cancel(self, msg: dict[str, Any]) -> dict[str, Any]:
         """``$/cancel_request`` names a live request id; compare it as the recorded id."""

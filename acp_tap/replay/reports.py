@@ -1,7 +1,8 @@
 """What the replay tells the client and the user when something does not match. Pure.
 
-Mismatch :class:`~acp_tap.replay.actions.Report` values, the JSON-RPC error answered to
-an unmatched request, and :class:`Out`, the engine's collector of actions.
+Mismatch :class:`~acp_tap.replay.actions.Report` values (the JSON-RPC error answered to an
+unmatched request is :func:`acp_tap.matching.mismatch.error_line`), and :class:`Out`, the
+engine's collector of actions.
 """
 
 from __future__ import annotations
@@ -11,14 +12,10 @@ from typing import Any
 
 import attrs
 
-from acp_tap.cassette.codec import dumps_compact
+from acp_tap.matching.diff import Difference, shorten
+from acp_tap.matching.index import Closest
 from acp_tap.replay.actions import Action, Report, ReportKind, Send
-from acp_tap.replay.diff import Difference, shorten
-from acp_tap.replay.matching import Closest
 from acp_tap.replay.plan import ClientStep, Plan
-
-MISMATCH_CODE = -32099
-"""JSON-RPC error code of the answer to a request that matches no recorded one."""
 
 SHOWN_DIFFERENCES = 3
 """Differences named in a JSON-RPC error message (all are in its ``data``)."""
@@ -53,13 +50,6 @@ class Out:
         """All actions, in order."""
         self._seal()
         return self.actions
-
-
-def error_line(live_id: Any, summary: str, data: dict[str, Any]) -> bytes:
-    """The JSON-RPC error answering request ``live_id``: code -32099, ``acp-tap replay: ...``."""
-    message = f"acp-tap replay: {summary}"
-    error = {"code": MISMATCH_CODE, "message": message, "data": {"acpTap": data}}
-    return dumps_compact({"jsonrpc": "2.0", "id": live_id, "error": error}) + b"\n"
 
 
 def named(diffs: tuple[Difference, ...]) -> str:

@@ -10,7 +10,8 @@ import json
 import re
 from typing import Any
 
-from acp_tap.replay.plan import SESSION_LEVEL_METHODS, SESSION_LEVEL_UPDATES, IdKey, id_key
+from acp_tap.matching.ids import IdKey, id_key
+from acp_tap.replay.plan import SESSION_LEVEL_METHODS, SESSION_LEVEL_UPDATES
 from acp_tap.wire.jsonrpc import Envelope, Kind, envelope
 
 

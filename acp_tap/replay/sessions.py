@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import attrs
 
-from acp_tap.replay.plan import PROMPT, SESSION_CREATORS
+from acp_tap.matching.relocation import SESSION_CREATORS
+from acp_tap.replay.plan import PROMPT
 
 
 @attrs.define(eq=False)

@@ -12,9 +12,9 @@ from typing import Any
 
 import attrs
 
+from acp_tap.matching.mismatch import error_line
 from acp_tap.replay.actions import Report, ReportKind
 from acp_tap.replay.plan import AgentStep, ClientStep, Plan
-from acp_tap.replay.reports import error_line
 from acp_tap.replay.scheduler import Scheduler
 
 

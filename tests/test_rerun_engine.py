@@ -12,8 +12,9 @@ import pytest
 
 from acp_tap.cassette.codec import dumps_compact
 from acp_tap.cassette.reader import Cassette
-from acp_tap.replay.client_engine import ClientReplayEngine
-from acp_tap.replay.client_result import (
+from acp_tap.matching.mismatch import MISMATCH_CODE
+from acp_tap.rerun.engine import ClientReplayEngine
+from acp_tap.rerun.result import (
     ClientAction,
     ClientReplayOptions,
     ClientReplayResult,
@@ -24,7 +25,6 @@ from acp_tap.replay.client_result import (
     ToAgent,
     WriteFile,
 )
-from acp_tap.replay.reports import MISMATCH_CODE
 from tests.replay_support import (
     CWD,
     Recording,
@@ -471,8 +471,7 @@ def test_ignored_paths_are_not_compared() -> None:
 def test_core_modules_never_import_trio() -> None:
     """The client-side replay core imports without trio."""
     code = (
-        "import sys; sys.modules['trio'] = None\n"
-        "import acp_tap.replay.client_engine, acp_tap.replay.client_plan\n"
+        "import sys; sys.modules['trio'] = None\nimport acp_tap.rerun.engine, acp_tap.rerun.plan\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, timeout=30, check=False

@@ -15,11 +15,11 @@ import attrs
 from acp_tap.cassette.codec import loads_strict
 from acp_tap.cassette.model import Direction, Frame
 from acp_tap.inspect.diff import Change, diff, summarize
-from acp_tap.replay.client_answers import describe
-from acp_tap.replay.client_plan import ClientPlan
-from acp_tap.replay.client_result import ClientReplayResult
-from acp_tap.replay.matching import IgnorePath
-from acp_tap.replay.relocation import Relocation
+from acp_tap.matching.normal import IgnorePath
+from acp_tap.matching.relocation import Relocation
+from acp_tap.rerun.answers import describe
+from acp_tap.rerun.plan import ClientPlan
+from acp_tap.rerun.result import ClientReplayResult
 
 COLLAPSED = 3
 """Changes in one place with no live value, from which a run cut short lists them as one."""

@@ -1,6 +1,6 @@
 """A small, deterministic ACP v1 agent that behaves like ``kiro-cli acp`` in miniature.
 
-Run it as ``acp-tap demo-agent`` or ``python -m acp_tap.demo_agent``. It speaks ACP (JSON-RPC 2.0,
+Run it as ``acp-tap demo-agent`` or ``python -m acp_tap.demo.agent``. It speaks ACP (JSON-RPC 2.0,
 one JSON message per line) on stdin/stdout, writes free-form logs to stderr and exits 0 when stdin
 closes. Session ids, request ids, tool call ids and log timestamps derive from --seed, so the same
 input gives the same output bytes.

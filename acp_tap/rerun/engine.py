@@ -4,16 +4,17 @@ Feed it the live agent's stdout lines (:meth:`~ClientReplayEngine.receive`), the
 that output (:meth:`~ClientReplayEngine.output_closed`), the agent's exit
 (:meth:`~ClientReplayEngine.exited`), the passing of time (:meth:`~ClientReplayEngine.poll`)
 and files read for it (:meth:`~ClientReplayEngine.file_read`); it returns
-:mod:`~acp_tap.replay.client_result` actions to carry out, in order.
+:mod:`~acp_tap.rerun.result` actions to carry out, in order.
 
-Recorded client messages are sent when the rules of :mod:`acp_tap.replay.client_plan`
+Recorded client messages are sent when the rules of :mod:`acp_tap.rerun.plan`
 allow, with the ids the live agent issued instead of the recorded ones (session ids, tool
 call ids, string ids of agent requests: recorded -> live, learned as they appear; the
 client's own request ids are sent as recorded, number or string). The live agent's
-requests are answered by :mod:`acp_tap.replay.client_requests`. When the recorded client
+requests are answered by :mod:`acp_tap.rerun.requests`; what the agent has done so far,
+in recorded terms, is followed by :mod:`acp_tap.rerun.progress`. When the recorded client
 has said everything and every recorded answer has arrived, the agent's input is closed
 (after a quiet ``settle`` if it sent fewer lines than recorded) and its exit awaited. The
-verdict (:mod:`acp_tap.replay.client_verdict`) compares the conversations as ``acp-tap
+verdict (:mod:`acp_tap.rerun.verdict`) compares the conversations as ``acp-tap
 diff`` does.
 """
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import enum
 import os
-from typing import Any
 
 import attrs
 
@@ -29,16 +29,18 @@ from acp_tap.cassette.codec import dumps_compact, loads_strict
 from acp_tap.cassette.model import Direction, Eol, Frame, Payload
 from acp_tap.cassette.reader import Cassette
 from acp_tap.inspect import acp
-from acp_tap.replay.client_answers import IdMap
-from acp_tap.replay.client_plan import (
-    TURN_METHODS,
+from acp_tap.matching.loader import load_for_replay
+from acp_tap.matching.normal import IgnorePath
+from acp_tap.matching.relocation import Relocation
+from acp_tap.rerun.answers import IdMap
+from acp_tap.rerun.plan import (
     ClientPlan,
     Outgoing,
     compile_client_plan,
-    where,
 )
-from acp_tap.replay.client_requests import AgentRequests, Reply
-from acp_tap.replay.client_result import (
+from acp_tap.rerun.progress import Progress
+from acp_tap.rerun.requests import AgentRequests, Reply
+from acp_tap.rerun.result import (
     ClientAction,
     ClientReplayOptions,
     ClientReplayResult,
@@ -47,12 +49,8 @@ from acp_tap.replay.client_result import (
     Kill,
     ToAgent,
 )
-from acp_tap.replay.client_verdict import Findings, verdict
-from acp_tap.replay.matching import IgnorePath
-from acp_tap.replay.plan import IdKey, id_key
-from acp_tap.replay.relocation import Relocation
-from acp_tap.replay.source import load_for_replay
-from acp_tap.wire.jsonrpc import RequestId, envelope
+from acp_tap.rerun.verdict import Findings, verdict
+from acp_tap.wire.jsonrpc import envelope
 
 __all__ = ["ClientReplayEngine"]
 
@@ -74,14 +72,8 @@ class ClientReplayEngine:
     _proactive: tuple[Outgoing, ...]
     _ids: IdMap
     _requests: AgentRequests
+    _so_far: Progress
     _relocation: Relocation = attrs.field(factory=Relocation)
-    _pending: dict[IdKey, int] = attrs.field(factory=dict)  # client requests sent, unanswered
-    _answered: set[int] = attrs.field(factory=set)
-    _sent: set[int] = attrs.field(factory=set)
-    _updates: dict[str, int] = attrs.field(factory=dict)  # live session -> session/update count
-    _anchors: dict[int, int] = attrs.field(factory=dict)  # step -> its session's count when sent
-    _tools: dict[str, list[str]] = attrs.field(factory=dict)  # live session -> tool call ids
-    _turns: dict[str, int] = attrs.field(factory=dict)  # recorded session -> turns started
     _live: list[Frame] = attrs.field(factory=list)
     _problems: list[str] = attrs.field(factory=list)
     _state: _State = _State.RUNNING
@@ -119,7 +111,7 @@ class ClientReplayEngine:
         ignore = tuple(IgnorePath.parse(p) for p in options.ignore)
         ids = IdMap()
         requests = AgentRequests(plan, ids, options.fs_root, options.write_files)
-        engine = cls(plan, options, ignore, plan.proactive, ids, requests)
+        engine = cls(plan, options, ignore, plan.proactive, ids, requests, Progress(plan, ids))
         if options.cwd is not None and plan.cwd is not None:
             engine._relocation.add(plan.cwd, options.cwd)
         return engine
@@ -155,11 +147,12 @@ class ClientReplayEngine:
             msg = None
         env = envelope(msg)
         if env.is_response and env.id is not None:
-            self._response(env.id, msg)
+            self._so_far.response(env.id, msg)
         elif env.method == "session/update":
-            self._update(acp.params_of(msg))
+            self._so_far.update(acp.params_of(msg))
         elif env.is_request and env.method is not None and env.id is not None:
-            replies = self._requests.handle(env.method, env.id, acp.params_of(msg), self._place)
+            place = self._so_far.place
+            replies = self._requests.handle(env.method, env.id, acp.params_of(msg), place)
             self._reply(replies, now, out)
         self._pump(now, out)
         return out
@@ -233,14 +226,16 @@ class ClientReplayEngine:
 
     def _settling(self) -> bool:
         return (
-            self._next >= len(self._proactive) and not self._awaiting() and not self.plan.agent_exit
+            self._next >= len(self._proactive)
+            and not self._so_far.awaiting()
+            and not self.plan.agent_exit
         )
 
     def _pump(self, now: float, out: list[ClientAction]) -> None:
         """Send every proactive step now allowed; close the input once all is said."""
         while self._state is _State.RUNNING and self._next < len(self._proactive):
             step = self._proactive[self._next]
-            if not self._ready(step):
+            if not self._so_far.ready(step, self._requests.asked, self._output_ended):
                 return
             self._next += 1
             self._send_step(step, now, out)
@@ -248,17 +243,6 @@ class ClientReplayEngine:
             quiet = now - self._output_at >= self._settle
             if self._agent_lines >= self.plan.agent_lines or quiet or self._output_ended:
                 self._close_input(now, out)
-
-    def _ready(self, step: Outgoing) -> bool:
-        wait = step.wait
-        if not all(s in self._answered for s in wait.answered):
-            return False
-        if wait.release is None or wait.release in self._answered or self._output_ended:
-            return True
-        live = self._ids.live_id(step.session or "")
-        anchor = self._anchors.get(wait.anchor, 0) if wait.anchor is not None else 0
-        since = self._updates.get(live, 0) - anchor
-        return since >= wait.updates and all(self._requests.asked(a) for a in wait.asked)
 
     def _send_step(self, step: Outgoing, now: float, out: list[ClientAction]) -> None:
         frame = step.frame
@@ -270,14 +254,7 @@ class ClientReplayEngine:
                 raw = dumps_compact(new)
         data = raw + frame.eol.bytes
         self._emit(self._relocation.to_live(data) if self._relocation else data, now, out)
-        self._sent.add(step.index)
-        if step.request_id is not None:
-            self._pending[id_key(step.request_id)] = step.index
-        if step.session is not None:
-            live = self._ids.live_id(step.session)
-            self._anchors[step.index] = self._updates.get(live, 0)
-            if step.method in TURN_METHODS:
-                self._turns[step.session] = self._turns.get(step.session, 0) + 1
+        self._so_far.step_sent(step)
 
     def _emit(self, data: bytes, now: float, out: list[ClientAction]) -> None:
         """Send whole lines to the agent (unless its input is closed) and note them."""
@@ -312,38 +289,7 @@ class ClientReplayEngine:
             Frame(len(self._live) + 1, t, direction, raw, payload, Eol.LF, parsed=parsed)
         )
 
-    def _response(self, request_id: RequestId, msg: Any) -> None:
-        step = self._pending.pop(id_key(request_id), None)
-        if step is None:
-            return
-        self._answered.add(step)
-        recorded = self.plan.created.get(step)
-        live = acp.session_of(msg.get("result"))
-        if recorded is not None and live is not None:
-            self._ids.add(recorded, live)
-
-    def _update(self, params: dict[str, Any]) -> None:
-        live = acp.session_of(params)
-        if live is None:
-            return
-        self._updates[live] = self._updates.get(live, 0) + 1
-        update = params.get("update")
-        tool = update.get("toolCallId") if isinstance(update, dict) else None
-        if not isinstance(tool, str):
-            return
-        seen = self._tools.setdefault(live, [])
-        if tool in seen:
-            return
-        recorded = self.plan.tool_calls.get(self._ids.recorded_id(live), ())
-        if len(seen) < len(recorded):
-            self._ids.add(recorded[len(seen)], tool)
-        seen.append(tool)
-
     # -- answering the agent ------------------------------------------------------------
-
-    def _place(self, session: str | None) -> str:
-        """Where a recorded session is now, for reports: ``session 1 turn 2``."""
-        return where(self.plan.ordinals.get(session or ""), self._turns.get(session or "", 0))
 
     def _reply(self, replies: list[Reply], now: float, out: list[ClientAction]) -> None:
         for reply in replies:
@@ -354,15 +300,9 @@ class ClientReplayEngine:
 
     # -- the verdict --------------------------------------------------------------------
 
-    def _awaiting(self) -> bool:
-        """Whether a request sent has an answer recorded that has not arrived live."""
-        responded = self.plan.responded
-        return any(step in responded for step in self._pending.values())
-
     def _left(self) -> str | None:
         """What the replay was still waiting for, if anything."""
-        responded = self.plan.responded
-        waiting = sorted(s for s in self._pending.values() if s in responded)
+        waiting = self._so_far.waiting()
         if waiting:
             return f"{self.plan.steps[waiting[0]].describe()} was waiting for an answer"
         if self._next < len(self._proactive):
@@ -371,8 +311,7 @@ class ClientReplayEngine:
 
     def _hang(self) -> str:
         timeout = self.options.timeout
-        responded = self.plan.responded
-        waiting = sorted(s for s in self._pending.values() if s in responded)
+        waiting = self._so_far.waiting()
         if waiting:
             step = self.plan.steps[waiting[0]]
             return f"the agent did not answer {step.describe()} within {timeout:g} s"
@@ -392,7 +331,7 @@ class ClientReplayEngine:
             tuple(requests.changes),
             tuple(self._problems),
             tuple(requests.used),
-            frozenset(self._sent),
+            frozenset(self._so_far.sent),
         )
         return verdict(
             self.plan,

@@ -1,7 +1,8 @@
-"""Replace the top-level ``id`` of a JSON-RPC message in its raw bytes. Pure; no I/O.
+"""JSON-RPC ids in a replay: as dictionary keys, and spliced into raw bytes. Pure; no I/O.
 
-Everything but the id's value keeps its recorded bytes: the client sees the agent's own
-serialisation, with its own request id (number or string, as it sent it).
+:func:`with_id` replaces the top-level ``id`` of a message in its raw bytes: everything but
+the id's value keeps its recorded bytes, so the peer sees the recorded serialisation with
+its own request id (number or string, as it sent it).
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ import re
 from typing import Any
 
 from acp_tap.cassette.codec import dumps_compact
+from acp_tap.wire.jsonrpc import RequestId
+
+IdKey = tuple[bool, RequestId]
+"""A JSON-RPC id with its JSON type: ``1`` and ``"1"`` are different ids."""
 
 _ID_VALUE = rb'\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|"(?:[^"\\]|\\.)*"|null)'
 _FAST = re.compile(
@@ -18,6 +23,11 @@ _FAST = re.compile(
 )
 _WS = " \t\r\n"
 _DECODER = json.JSONDecoder()
+
+
+def id_key(value: RequestId) -> IdKey:
+    """The dictionary key of a JSON-RPC id, keeping its type."""
+    return (isinstance(value, str), value)
 
 
 def with_id(raw: bytes, new_id: Any) -> bytes:

@@ -1,6 +1,6 @@
 """Answer a live agent's requests the way the recorded client did. Pure; no I/O.
 
-A live agent request is paired with a recorded one (an :class:`~acp_tap.replay.client_plan.Ask`)
+A live agent request is paired with a recorded one (an :class:`~acp_tap.rerun.plan.Ask`)
 by what it is about, never by position alone:
 
 - ``session/request_permission``: tool call title and kind, and the option kinds offered;
@@ -28,8 +28,8 @@ import attrs
 
 from acp_tap.cassette.codec import dumps_compact
 from acp_tap.cassette.model import Frame
-from acp_tap.replay.client_plan import Ask
-from acp_tap.replay.splice import with_id
+from acp_tap.matching.ids import with_id
+from acp_tap.rerun.plan import Ask
 from acp_tap.wire.jsonrpc import RequestId
 
 

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 import trio
 
-from acp_tap.demo_client import handshake, record_argv, run_script, text_prompt
-from acp_tap.replay.client import rerun
-from acp_tap.replay.client_engine import ClientReplayEngine
-from acp_tap.replay.client_result import ClientReplayResult
+from acp_tap.demo.client import handshake, record_argv, run_script, text_prompt
+from acp_tap.rerun.client import rerun
+from acp_tap.rerun.engine import ClientReplayEngine
+from acp_tap.rerun.result import ClientReplayResult
 from tests.helpers import PYTHON, python_agent, run_cli
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = ROOT / "fixtures"
-DEMO = [PYTHON, "-m", "acp_tap.demo_agent"]
+DEMO = [PYTHON, "-m", "acp_tap.demo.agent"]
 SDK_AGENT = [PYTHON, str(ROOT / "tests" / "peers" / "sdk_agent.py")]
 CWD = "/home/user/project"
 
@@ -88,9 +88,12 @@ def write_agent(path: Path, code: str) -> list[str]:
 
 SAMPLE_AGENT = """
     import sys
-    import acp_tap.demo_agent as demo
-    original = demo.chunks
-    demo.chunks = lambda text, words=3: original(text.replace("demo agent", "sample agent"), words)
+    import acp_tap.demo.agent as demo
+    import acp_tap.demo.scenarios as scenarios
+    original = scenarios.chunks
+    scenarios.chunks = lambda text, words=3: original(
+        text.replace("demo agent", "sample agent"), words
+    )
     demo.AGENT_INFO["version"] = "9.9"
     sys.exit(demo.main(sys.argv[1:]))
 """
@@ -98,7 +101,7 @@ SAMPLE_AGENT = """
 HANGING_AGENT = """
     import sys
     import trio
-    import acp_tap.demo_agent as demo
+    import acp_tap.demo.agent as demo
 
     async def hang(self, session, turn, text):
         await trio.sleep_forever()
@@ -224,7 +227,7 @@ async def record_sdk_cancel(cassette: Path) -> None:
     """Record the SDK agent: a slow prompt cancelled after its first chunk."""
 
     async def script(client: object) -> None:
-        from acp_tap.demo_client import ScriptedClient
+        from acp_tap.demo.client import ScriptedClient
 
         assert isinstance(client, ScriptedClient)
         session = await handshake(client, CWD)

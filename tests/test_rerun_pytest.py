@@ -11,13 +11,14 @@ import pytest
 from acp_tap.testing import AgentChangedError, assert_agent_matches, run_agent_against
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
-DEMO = [sys.executable, "-m", "acp_tap.demo_agent"]
+DEMO = [sys.executable, "-m", "acp_tap.demo.agent"]
 
 SAMPLE_AGENT = """
 import sys
-import acp_tap.demo_agent as demo
-original = demo.chunks
-demo.chunks = lambda text, words=3: original(text.replace("demo agent", "sample agent"), words)
+import acp_tap.demo.agent as demo
+import acp_tap.demo.scenarios as scenarios
+original = scenarios.chunks
+scenarios.chunks = lambda text, words=3: original(text.replace("demo agent", "sample agent"), words)
 sys.exit(demo.main(sys.argv[1:]))
 """
 
@@ -26,7 +27,7 @@ sys.exit(demo.main(sys.argv[1:]))
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     """A test project with a golden conversation and the demo agent as its agent."""
     pytester.makeini(
-        f'[pytest]\ntrio_mode = true\nacp_agent = "{sys.executable}" -m acp_tap.demo_agent\n'
+        f'[pytest]\ntrio_mode = true\nacp_agent = "{sys.executable}" -m acp_tap.demo.agent\n'
     )
     shutil.copy(FIXTURES / "prompt-turn.ndjson", pytester.path / "golden.ndjson")
     (pytester.path / "sample_agent.py").write_text(SAMPLE_AGENT)

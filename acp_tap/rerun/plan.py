@@ -5,7 +5,7 @@ message becomes an :class:`Outgoing` step; every recorded agent request an :clas
 The pacing rules, in one place (applied by :func:`compile_client_plan`):
 
 - a client message answering a recorded agent request is *reactive*: it is sent when the
-  live agent makes the matching request (see :mod:`acp_tap.replay.client_answers`);
+  live agent makes the matching request (see :mod:`acp_tap.rerun.answers`);
 - every other client message is *proactive*: sent in recorded order, once
   - (hard) every client request whose response was recorded before it has its live
     response: a prompt goes after the previous turn's response, a ``session/prompt``
@@ -27,7 +27,8 @@ import attrs
 
 from acp_tap.cassette.model import Direction, Footer, Frame
 from acp_tap.inspect import acp
-from acp_tap.replay.plan import SESSION_CREATORS, IdKey, id_key
+from acp_tap.matching.ids import IdKey, id_key
+from acp_tap.matching.relocation import SESSION_CREATORS
 from acp_tap.wire.jsonrpc import RequestId, envelope
 
 TURN_METHODS = frozenset({"session/prompt", "session/load"})

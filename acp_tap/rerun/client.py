@@ -2,7 +2,7 @@
 
 The shell spawns the agent (in a process group of its own, so a hung agent is stopped
 with everything it started), splits its stdout into lines for the
-:class:`~acp_tap.replay.client_engine.ClientReplayEngine`, keeps the tail of its stderr,
+:class:`~acp_tap.rerun.engine.ClientReplayEngine`, keeps the tail of its stderr,
 and carries out the engine's actions. With ``output``, the agent runs behind
 ``acp-tap record``, so the live run becomes a cassette like any other.
 """
@@ -25,8 +25,8 @@ import attrs
 import trio
 
 from acp_tap.record import exit_status, spawn_error
-from acp_tap.replay.client_engine import ClientReplayEngine
-from acp_tap.replay.client_result import (
+from acp_tap.rerun.engine import ClientReplayEngine
+from acp_tap.rerun.result import (
     STDERR_SHOWN,
     ClientAction,
     ClientReplayOptions,

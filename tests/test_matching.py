@@ -10,17 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from acp_tap.errors import UsageError
-from acp_tap.replay.diff import MISSING, Difference, differences, render_block, shorten_pair
-from acp_tap.replay.matching import (
-    ANY,
-    CLOSEST_CANDIDATES,
-    IGNORED,
-    IgnorePath,
-    MatchIndex,
-    Normaliser,
-    Redactions,
-)
-from acp_tap.replay.relocation import Relocation
+from acp_tap.matching.diff import MISSING, Difference, differences, render_block, shorten_pair
+from acp_tap.matching.index import CLOSEST_CANDIDATES, MatchIndex
+from acp_tap.matching.normal import ANY, IGNORED, IgnorePath, Normaliser, Redactions
+from acp_tap.matching.relocation import Relocation
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5),

@@ -1,22 +1,22 @@
 """Working directory relocation: a cassette recorded in one checkout replays in another.
 
-When the client's ``session/new``/``session/load`` names another ``cwd`` than the recorded
-one, the recorded directory is rewritten into the live one in frames sent to the client,
-and the live one into the recorded one in client messages before they are matched. The
-rewrite works on raw JSON bytes, so everything else keeps its recorded bytes. Pure.
+When the live side works in another directory than the recorded one (a client's
+``session/new``/``session/load`` names another ``cwd`` in ``acp-tap replay``; ``--cwd`` in
+``acp-tap rerun``), the recorded directory is rewritten into the live one in what is sent
+to the live side, and the live one into the recorded one in what it sends, before it is
+compared. The rewrite works on raw JSON bytes, so everything else keeps its recorded
+bytes. Pure.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 import attrs
 
-from acp_tap.cassette.codec import loads_strict
-from acp_tap.replay.matching import MatchIndex
-from acp_tap.replay.plan import Plan
+SESSION_CREATORS = frozenset({"session/new", "session/load", "session/resume", "session/fork"})
+"""Requests whose ``params.cwd`` is a working directory (and whose answer may name a session)."""
 
 
 def _json_text(path: str) -> bytes:
@@ -83,37 +83,6 @@ class Relocation:
         for r, li in [*self.pairs, (recorded, live)]:
             trial.add(r, li)
         return trial.to_recorded(data)
-
-    def match(
-        self, index: MatchIndex, plan: Plan, method: str, msg: Any, line: bytes
-    ) -> int | None:
-        """Match a session-creating request whose ``cwd`` differs from the recorded ones.
-
-        Each distinct recorded ``cwd`` of an unused ``method`` message is tried as the
-        counterpart of the live one; the first that makes the whole message match is kept,
-        and the recorded message is taken from ``index``.
-        """
-        params = msg.get("params") if isinstance(msg, dict) else None
-        live = params.get("cwd") if isinstance(params, dict) else None
-        if not isinstance(live, str):
-            return None
-        normaliser = plan.normaliser
-        tried: set[str] = set()
-        for candidate in index.unused(method):
-            recorded = plan.client[candidate].cwd
-            if recorded is None or recorded == live or recorded in tried:
-                continue
-            tried.add(recorded)
-            data = self.trial(recorded, live, line)
-            try:
-                message = loads_strict(data)
-            except (ValueError, UnicodeDecodeError):
-                continue
-            found = index.take(normaliser.key(normaliser.normalise(message, data)))
-            if found is not None:
-                self.add(recorded, live)
-                return found
-        return None
 
 
 def _alternation(table: dict[bytes, bytes]) -> re.Pattern[bytes]:

@@ -1,10 +1,10 @@
 """The recorded client's side of the live agent's requests. Pure; no I/O.
 
-Each live agent request is paired with a recorded one (:func:`~acp_tap.replay.client_answers.pair`)
+Each live agent request is paired with a recorded one (:func:`~acp_tap.rerun.answers.pair`)
 and answered with the recorded answer; an ``fs/read_text_file`` may be served from
-``--fs-root`` instead (a :class:`~acp_tap.replay.client_result.ReadFile` for the shell,
+``--fs-root`` instead (a :class:`~acp_tap.rerun.result.ReadFile` for the shell,
 then :meth:`AgentRequests.file_read`); an ``fs/write_text_file`` is compared with the
-recorded one and may be handed to the shell (:class:`~acp_tap.replay.client_result.WriteFile`);
+recorded one and may be handed to the shell (:class:`~acp_tap.rerun.result.WriteFile`);
 a request with no recorded counterpart is answered with a JSON-RPC error. What differs
 from the recording is noted as :class:`~acp_tap.inspect.diff.Change` values.
 """
@@ -19,7 +19,8 @@ import attrs
 from acp_tap.cassette.codec import dumps_compact
 from acp_tap.inspect import acp
 from acp_tap.inspect.diff import Change
-from acp_tap.replay.client_answers import (
+from acp_tap.matching.mismatch import error_line
+from acp_tap.rerun.answers import (
     How,
     IdMap,
     answer_line,
@@ -28,9 +29,8 @@ from acp_tap.replay.client_answers import (
     pair,
     text_slice,
 )
-from acp_tap.replay.client_plan import Ask, ClientPlan
-from acp_tap.replay.client_result import ReadFile, WriteFile
-from acp_tap.replay.reports import error_line
+from acp_tap.rerun.plan import Ask, ClientPlan
+from acp_tap.rerun.result import ReadFile, WriteFile
 from acp_tap.wire.jsonrpc import RequestId
 
 Reply = bytes | ReadFile | WriteFile

@@ -1,0 +1,1 @@
+"""The demo: a deterministic ACP agent (kiro-cli in miniature) and a scripted ACP client."""
