@@ -263,3 +263,128 @@ def test_the_readme_example_passes(pytester: pytest.Pytester) -> None:
     cassettes.mkdir(parents=True)
     shutil.copy(FIXTURES / "prompt-turn.ndjson", cassettes / "prompt-turn.ndjson")
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_a_stalled_in_process_client_fails_within_the_stall_timeout(
+    project: pytest.Pytester,
+) -> None:
+    """A client waiting for the turn without prompting gets end of file once the replay
+    stalls; the test fails fast with what was held and why, never by pytest-timeout."""
+    project.makepyfile(
+        test_client="""
+        import json
+        import pytest, trio
+        from client_support import LINES
+
+        @pytest.mark.acp_cassette("prompt-turn.ndjson", stall_timeout=0.5)
+        async def test_waits_for_the_turn(acp_agent):
+            async with acp_agent.connect() as stream:
+                for line in LINES[:2]:  # initialize and session/new, never the prompt
+                    await stream.send_all(json.dumps(line).encode() + b"\\n")
+                with trio.fail_after(10):
+                    while await stream.receive_some():  # until the replay ends: EOF
+                        pass
+        """
+    )
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--durations=1")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*stall: the client sent nothing for 0.5 s*recorded after session/prompt "
+            "(frame #8), which has not arrived*the replay ends*"
+        ]
+    )
+    durations = [line for line in result.stdout.lines if "call" in line and "test_waits" in line]
+    assert durations and float(durations[0].split("s")[0]) < 2.5
+
+
+def test_a_stalled_spawned_client_fails_within_the_stall_timeout(project: pytest.Pytester) -> None:
+    """The same with a client in another process: the spawned replay exits, the client sees EOF."""
+    project.makepyfile(
+        test_client="""
+        import json, subprocess
+        import pytest
+        from client_support import LINES
+
+        @pytest.mark.acp_cassette("prompt-turn.ndjson")
+        def test_waits_for_the_turn(acp_agent):
+            proc = subprocess.Popen(acp_agent.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            for line in LINES[:2]:
+                proc.stdin.write(json.dumps(line).encode() + b"\\n")
+            proc.stdin.flush()
+            out = proc.stdout.read()  # until the replay ends
+            proc.wait(timeout=10)
+            assert out.count(b"\\n") >= 2
+        """
+    )
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--acp-stall-timeout=0.5", "--durations=1"
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*exit status 1, expected 0*", "*stall: *which has not arrived*"])
+
+
+def test_a_client_that_never_closes_stdin_is_reported_quickly(project: pytest.Pytester) -> None:
+    """A spawned replay still running when the test ends is waited for once (2 s), stopped,
+    and reported as a client that never closed the agent's stdin."""
+    project.makepyfile(
+        test_client="""
+        import json, subprocess
+        import pytest
+        from client_support import LINES
+
+        LEFT = []
+
+        @pytest.mark.acp_cassette("prompt-turn.ndjson", stall_timeout=0)
+        def test_leaves_it_open(acp_agent):
+            proc = subprocess.Popen(acp_agent.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            proc.stdin.write(json.dumps(LINES[0]).encode() + b"\\n")
+            proc.stdin.flush()
+            proc.stdout.readline()
+            LEFT.append(proc)
+        """
+    )
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--durations=1")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*the client never closed the agent's stdin: replay process * was still running "
+            "2 s after the test ended*",
+            "*stopped by SIGTERM*",
+        ]
+    )
+    assert "never finished" not in result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    ("ini", "marker", "option", "expected"),
+    [
+        ("3", None, None, 3.0),
+        ("3", 2.0, None, 2.0),
+        ("3", 2.0, "1.5", 1.5),
+        (None, None, None, 1.0),
+    ],
+)
+def test_stall_timeout_precedence(
+    pytester: pytest.Pytester,
+    ini: str | None,
+    marker: float | None,
+    option: str | None,
+    expected: float,
+) -> None:
+    """Command line > marker > ini > the default of 1 s."""
+    pytester.makeini(INI + (f"acp_stall_timeout = {ini}\n" if ini else ""))
+    mark = f"@pytest.mark.acp_cassette(stall_timeout={marker})" if marker is not None else ""
+    pytester.makepyfile(
+        test_it=f"""
+        import pytest
+        from acp_tap.pytest_plugin import _options
+
+        {mark}
+        def test_it(request):
+            marker = request.node.get_closest_marker("acp_cassette")
+            assert _options(request.config, marker).stall_timeout == {expected}
+        """
+    )
+    args = ["-p", "no:cacheprovider"] + ([f"--acp-stall-timeout={option}"] if option else [])
+    pytester.runpytest_subprocess(*args).assert_outcomes(passed=1)
