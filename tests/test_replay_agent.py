@@ -13,8 +13,17 @@ import trio
 import trio.testing
 
 from acp_tap.cassette.codec import dumps_compact
-from acp_tap.replay.actions import ReplayOptions, Report, ReportKind
-from acp_tap.replay.agent import serve
+from acp_tap.replay.actions import (
+    Action,
+    CloseOutput,
+    Exit,
+    Pause,
+    ReplayOptions,
+    Report,
+    ReportKind,
+    Send,
+)
+from acp_tap.replay.agent import _write, serve
 from acp_tap.replay.engine import MISMATCH_CODE, ReplayEngine
 from tests.helpers import run_cli
 from tests.replay_support import CWD, Recording, notification, prompt, request, result, update
@@ -337,3 +346,20 @@ def test_cli_report_file(cassette: Path, tmp_path: Path) -> None:
         "(--allow-unused accepts this)",
     ]
     assert sorted(direction for direction, _ in end["transcript"]) == ["a2c", "a2c", "c2a", "c2a"]
+
+
+async def test_pause_holds_the_stream_and_close_output_ends_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Pause delays what follows, in order; CloseOutput gives the client EOF."""
+    send, receive = trio.open_memory_channel[Action](10)
+    client_end, agent_end = trio.testing.memory_stream_pair()
+    for action in (Send(b"a\n"), Pause(5.0), Send(b"b\n"), CloseOutput(), Send(b"c\n"), Exit(3)):
+        send.send_nowait(action)
+    began = trio.current_time()
+    status = await _write(receive, agent_end.send_stream, None, None)
+    got = b""
+    while chunk := await client_end.receive_some():
+        got += chunk
+    assert (status, got) == (3, b"a\nb\n")
+    assert trio.current_time() - began == pytest.approx(5.0)

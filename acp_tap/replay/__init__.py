@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from acp_tap.replay.actions import (
     Action,
+    CloseOutput,
     Exit,
     Mismatch,
     OnMismatch,
+    Pause,
     ReplayOptions,
     ReplayStatistics,
     Report,
@@ -27,9 +29,11 @@ from acp_tap.replay.engine import MISMATCH_CODE, ReplayEngine
 __all__ = [
     "MISMATCH_CODE",
     "Action",
+    "CloseOutput",
     "Exit",
     "Mismatch",
     "OnMismatch",
+    "Pause",
     "ReplayEngine",
     "ReplayOptions",
     "ReplayStatistics",

@@ -87,13 +87,25 @@ class Mismatch:
 
 
 @attrs.frozen
+class Pause:
+    """Hold the client's stream for ``seconds``: the actions after it wait (order is kept)."""
+
+    seconds: float
+
+
+@attrs.frozen
+class CloseOutput:
+    """Close the client's stream (it sees end of file); its input is still read."""
+
+
+@attrs.frozen
 class Exit:
     """Stop: close the client's stream and exit with ``status``. Always the last action."""
 
     status: int
 
 
-Action = Send | Stderr | Mismatch | Exit
+Action = Send | Stderr | Mismatch | Pause | CloseOutput | Exit
 
 
 @attrs.frozen

@@ -14,7 +14,16 @@ from collections.abc import Callable, Iterable
 import attrs
 import trio
 
-from acp_tap.replay.actions import Action, Exit, Mismatch, Report, Send, Stderr
+from acp_tap.replay.actions import (
+    Action,
+    CloseOutput,
+    Exit,
+    Mismatch,
+    Pause,
+    Report,
+    Send,
+    Stderr,
+)
 from acp_tap.replay.engine import ReplayEngine
 from acp_tap.wire.framing import LineSplitter
 
@@ -84,6 +93,12 @@ async def _write(
                     await send_stream.send_all(action.data)
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     broken = True  # the client stopped reading; keep judging its input
+        elif isinstance(action, Pause):
+            await trio.sleep(action.seconds)
+        elif isinstance(action, CloseOutput):
+            broken = True
+            with trio.CancelScope(shield=True):
+                await send_stream.aclose()
         elif isinstance(action, Stderr):
             if stderr is not None:
                 await stderr.send_all(action.data)
