@@ -8,7 +8,8 @@ about 320 bytes. Two scenarios, each run alternately through both setups so that
 elsewhere on the machine hits both alike:
 
 - ``throughput``: one thread writes N lines in 1 MiB writes while another reads the
-  echoes back; the time to the last echoed byte (start-up excluded) gives lines/s.
+  echoes back (checked byte for byte); the time to the last echoed byte (start-up
+  excluded) gives lines/s.
   ``record`` is ``acp-tap record -q -- cat``; ``replay`` is ``acp-tap replay`` of the
   cassette that the same round's record run wrote.
 - ``latency``: ping-pong of one line, one at a time: round-trip p50 and p99 through a
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 from pathlib import Path
 
 ACP_TAP = (sys.executable, "-m", "acp_tap")
@@ -73,7 +75,7 @@ WORDS = [
 
 def update_line(rng: random.Random) -> bytes:
     """A session/update notification of about 320 bytes (200-440)."""
-    words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(20, 60)))
+    words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(10, 50)))
     update = {"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": words}}
     msg = {
         "jsonrpc": "2.0",
@@ -123,13 +125,16 @@ def throughput(argv: list[str], data: bytes, name: str) -> float:
     began = time.perf_counter()
     writer = threading.Thread(target=send, daemon=True)
     writer.start()
-    received, out = 0, proc.stdout.fileno()
+    received, out, crc = 0, proc.stdout.fileno(), 0
     while received < len(data):
         chunk = os.read(out, READ)
         if not chunk:
             raise RuntimeError(f"{name}: output ended after {received} of {len(data)} bytes")
         received += len(chunk)
+        crc = zlib.crc32(chunk, crc)
     seconds = time.perf_counter() - began
+    if crc != zlib.crc32(data):
+        raise RuntimeError(f"{name}: the client received other bytes than the echo of what it sent")
     writer.join()
     finish(proc, name)
     watchdog.cancel()
