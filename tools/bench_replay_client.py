@@ -75,7 +75,7 @@ WORDS = [
 
 def update_line(rng: random.Random) -> bytes:
     """A session/update notification of about 320 bytes (200-440)."""
-    words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(10, 50)))
+    words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 42)))
     update = {"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": words}}
     msg = {
         "jsonrpc": "2.0",
