@@ -2,6 +2,7 @@
 
     AcpTapError
     ├── UsageError (ValueError)            -- a bad option or argument combination
+    │   └── SdkMissingError (ImportError)  -- an in-process SDK agent, and no SDK installed
     ├── CassetteError
     │   ├── CassetteCreateError (OSError)   -- the cassette file cannot be created
     │   └── CassetteFormatError (ValueError) -- a cassette line cannot be read
@@ -24,6 +25,11 @@ class UsageError(AcpTapError, ValueError):
     """A command line or API call that cannot work as given."""
 
     exit_code = 2
+
+
+class SdkMissingError(UsageError, ImportError):
+    """An API that runs an in-process agent of the official ACP Python SDK was used, and the
+    SDK (``agent-client-protocol``, module ``acp``) is not installed."""
 
 
 class CassetteError(AcpTapError):

@@ -17,9 +17,14 @@ Precedence: command line > marker > ini file.
   ``stall_timeout=``): client silence that makes a stall (default 1; 0: never). A stalled
   test fails within it, with what the replay held and why.
 
+Asyncio clients (the official SDK's ``acp.connect_to_agent``) use ``async with
+acp_agent.asyncio_streams() as (reader, writer)`` under pytest-asyncio or anyio.
+
 Agent authors use the ``acp_golden`` fixture the other way round: it plays the client
-recorded in a cassette into their real agent and fails the test if the agent's behaviour
-differs (the ``acp-tap rerun`` report).
+recorded in a cassette into their real agent (a command, or an in-process SDK agent) and
+fails the test if the agent's behaviour differs (the ``acp-tap rerun`` report).
+
+Importing this plugin never imports the SDK (``acp``).
 """
 
 from __future__ import annotations
@@ -27,9 +32,9 @@ from __future__ import annotations
 import math
 import re
 import shlex
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -171,7 +176,8 @@ def _real_agent(
 def acp_agent(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FakeAgent]:
-    """The agent for this test: ``.argv`` to spawn it, ``async with .connect()`` in-process.
+    """The agent for this test: ``.argv`` to spawn it, ``async with .connect()`` in-process
+    (trio), ``async with .asyncio_streams() as (reader, writer)`` in-process (asyncio).
 
     It replays the test's cassette (see the ``acp_cassette`` marker), or records the real
     agent into it in a recording mode. After the test, a client message that matched
@@ -224,17 +230,22 @@ class GoldenCheck:
         self._base = request.path.parent
         self._node = request.node
 
-    def _resolve(
-        self, cassette: str | Path, agent: str | list[str] | None
-    ) -> tuple[Path, list[str]]:
-        argv = shlex.split(agent) if isinstance(agent, str) else agent or self._agent
+    def _resolve(self, cassette: str | Path, agent: object) -> tuple[Path, object]:
+        from acp_tap.sdk import is_agent_object
+
+        if agent is not None and is_agent_object(agent):
+            return self._base / cassette, agent  # an in-process SDK agent
+        if isinstance(agent, str):
+            argv = shlex.split(agent)
+        else:
+            argv = list(cast("Sequence[str]", agent or self._agent or ()))
         if not argv:
             pytest.fail(
                 'acp-tap: acp_golden needs the agent: pass agent=, --acp-agent "CMD", '
                 "acp_agent in the ini file, or acp_cassette(agent=...)",
                 pytrace=False,
             )
-        return self._base / cassette, list(argv)
+        return self._base / cassette, argv
 
     def _judge(self, cassette: Path, result: ClientReplayResult) -> ClientReplayResult:
         if result.stderr:
@@ -244,31 +255,42 @@ class GoldenCheck:
         return result
 
     def __call__(
-        self, cassette: str | Path, agent: str | list[str] | None = None, **options: Any
+        self, cassette: str | Path, agent: object = None, **options: Any
     ) -> ClientReplayResult:
         """Play ``cassette``'s client (relative to the test file) into the agent; judge."""
+        from acp_tap.errors import SdkMissingError
         from acp_tap.testing import run_agent_against
 
-        path, argv = self._resolve(cassette, agent)
-        return self._judge(path, run_agent_against(path, argv, **options))
+        path, target = self._resolve(cassette, agent)
+        try:
+            return self._judge(path, run_agent_against(path, target, **options))
+        except SdkMissingError as missing:
+            pytest.fail(str(missing), pytrace=False)
 
     async def check(
-        self, cassette: str | Path, agent: str | list[str] | None = None, **options: Any
+        self, cassette: str | Path, agent: object = None, **options: Any
     ) -> ClientReplayResult:
-        """As calling it, from inside a trio test."""
-        from acp_tap.rerun.client import rerun_cassette
+        """As calling it, from inside an async test (trio, pytest-asyncio, or anyio)."""
+        from acp_tap.errors import SdkMissingError
+        from acp_tap.testing import run_agent_against_async
 
-        path, argv = self._resolve(cassette, agent)
-        return self._judge(path, await rerun_cassette(path, argv, **options))
+        path, target = self._resolve(cassette, agent)
+        try:
+            return self._judge(path, await run_agent_against_async(path, target, **options))
+        except SdkMissingError as missing:
+            pytest.fail(str(missing), pytrace=False)
 
 
 @pytest.fixture
 def acp_golden(request: pytest.FixtureRequest) -> GoldenCheck:
     """Agent regression tests: ``acp_golden("golden.ndjson")`` plays the recorded client
     into the real agent (``agent=``, else ``--acp-agent``, the marker's ``agent=``, ini
-    ``acp_agent``) and fails the test with the differences, if any. Options are those of
-    ``acp-tap rerun``: ``cwd``, ``fs_root``, ``write_dir``, ``output``, ``ignore``,
-    ``timeout``, ``max_time``, ``env``.
+    ``acp_agent``) and fails the test with the differences, if any. ``agent=`` may also be
+    an in-process agent of the official SDK (an ``acp.Agent``, or a factory taking the
+    client connection): played over in-memory asyncio streams, no subprocess. Options
+    are those of ``acp-tap rerun``: ``cwd``, ``fs_root``, ``write_dir``, ``output``,
+    ``ignore``, ``timeout``, ``max_time``, ``env`` (not ``output`` and ``env`` in-process).
+    ``await acp_golden.check(...)`` in async tests.
     """
     return GoldenCheck(request)
 

@@ -1,7 +1,8 @@
 """Fake ACP agents for client tests: replay a cassette in-process or as a subprocess.
 
 :class:`FakeAgent` gives a client the agent in the two ways clients need it: an argv to
-spawn (any language), or an in-process trio stream (no subprocess). In recording mode the
+spawn (any language), or in-process (no subprocess): a trio stream, or an asyncio
+``(StreamReader, StreamWriter)`` pair for asyncio clients. In recording mode the
 same two ways reach the real agent behind ``acp-tap record``. :meth:`FakeAgent.verify`
 then says whether the client said exactly what the cassette expected. The pytest plugin
 (:mod:`acp_tap.pytest_plugin`) builds one per test; this module works without pytest.
@@ -9,6 +10,7 @@ then says whether the client said exactly what the cassette expected. The pytest
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -31,6 +33,7 @@ from acp_tap.errors import AcpTapError
 from acp_tap.replay.actions import OnMismatch, ReplayOptions, Report
 from acp_tap.replay.tap import TapReceive, TapSend, Transcript
 from acp_tap.rerun.result import AgentChangedError, ClientReplayResult
+from acp_tap.testing_asyncio import run_agent_against_async
 
 REPORT_WAIT = 2.0
 """Seconds a test's end waits for its spawned replay processes to finish (the client
@@ -188,6 +191,26 @@ class FakeAgent:
                     await proc.wait()
             self._runs.append(Run(proc.returncode, (), Transcript()))
 
+    @asynccontextmanager
+    async def asyncio_streams(
+        self, *, timeout: float = 30.0
+    ) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+        """An in-process connection to the agent for asyncio clients: ``(reader, writer)``,
+        what the agent sends and what the client sends (``acp.connect_to_agent(client,
+        writer, reader)``). The same replay as :meth:`connect`, on the running event loop.
+
+        On exit the writer is half-closed (the agent sees EOF), the replay is awaited for
+        at most ``timeout`` seconds, and the streams are closed.
+        """
+        from acp_tap.testing_asyncio import record_streams, replay_streams
+
+        if self.real_agent is not None:
+            streams = record_streams(self.argv, timeout, self._runs)
+        else:
+            streams = replay_streams(self.cassette, self.options, timeout, self._runs)
+        async with streams as pair:
+            yield pair
+
     def runs(self) -> list[Run]:
         """Every replay so far: in-process ones, then spawned ones (waiting for those to end)."""
         return [*self._runs, *self._spawned_runs()]
@@ -299,31 +322,36 @@ def fake_agent_argv(
 
 
 def run_agent_against(
-    cassette: str | os.PathLike[str], argv: Sequence[str], **options: Any
+    cassette: str | os.PathLike[str], argv: Sequence[str] | object, **options: Any
 ) -> ClientReplayResult:
-    """Play the client recorded in ``cassette`` into the real agent ``argv`` (agent
-    regression tests); what changed. ``options``: those of
+    """Play the client recorded in ``cassette`` into an agent (agent regression tests);
+    what changed. ``argv``: the agent command, or an in-process agent of the official SDK
+    (an ``acp.Agent``, or a callable taking the client connection and returning one),
+    played over in-memory asyncio streams. ``options``: those of
     :func:`acp_tap.rerun.client.rerun_cassette` (cwd, env, fs_root, write_dir, output,
-    ignore, timeout, max_time). Not from inside a trio run: await
-    :func:`~acp_tap.rerun.client.rerun_cassette` there."""
+    ignore, timeout, max_time; not env and output for an in-process agent). Not from
+    inside a running event loop: await :func:`run_agent_against_async` there."""
     from acp_tap.errors import UsageError
     from acp_tap.rerun.client import rerun_cassette
+    from acp_tap.sdk import is_agent_object
+    from acp_tap.testing_asyncio import run_in_process, running_loop
 
-    try:
-        trio.lowlevel.current_task()
-    except RuntimeError:
-        pass  # not inside trio: good
-    else:
+    in_process = is_agent_object(argv)
+    if running_loop() is not None:
+        runner = "asyncio event loop" if in_process else "trio run"
         raise UsageError(
-            "run_agent_against() starts its own trio run; in an async test use "
-            "`await acp_golden.check(...)` or `await acp_tap.rerun.client.rerun_cassette(...)`"
+            f"run_agent_against() starts its own {runner}; in an async test use "
+            "`await acp_golden.check(...)` or `await acp_tap.testing.run_agent_against_async(...)`"
         )
+    if in_process:
+        return run_in_process(cassette, argv, options)
+    assert isinstance(argv, Sequence)
     result: ClientReplayResult = trio.run(partial(rerun_cassette, cassette, argv, **options))
     return result
 
 
 def assert_agent_matches(
-    cassette: str | os.PathLike[str], argv: Sequence[str], **options: Any
+    cassette: str | os.PathLike[str], argv: Sequence[str] | object, **options: Any
 ) -> ClientReplayResult:
     """:func:`run_agent_against`, raising :class:`AgentChangedError` with the report unless
     the agent behaved as recorded."""
@@ -340,4 +368,5 @@ __all__: Sequence[str] = (
     "assert_agent_matches",
     "fake_agent_argv",
     "run_agent_against",
+    "run_agent_against_async",
 )

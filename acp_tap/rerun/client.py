@@ -26,6 +26,7 @@ import trio
 
 from acp_tap.record import exit_status, spawn_error
 from acp_tap.rerun.engine import ClientReplayEngine
+from acp_tap.rerun.files import read_text, write_text
 from acp_tap.rerun.result import (
     STDERR_SHOWN,
     ClientAction,
@@ -90,11 +91,11 @@ async def rerun_cassette(
     :class:`~acp_tap.errors.UsageError` for a bad ``ignore`` path or a missing cassette,
     :class:`~acp_tap.errors.AgentStartError` if the agent cannot be started.
     """
-    options = ClientReplayOptions(
-        ignore=tuple(ignore),
-        cwd=os.path.abspath(cwd) if cwd is not None else None,
-        fs_root=fs_root is not None,
-        write_files=write_dir is not None,
+    options = ClientReplayOptions.of(
+        cwd=cwd,
+        fs_root=fs_root,
+        write_dir=write_dir,
+        ignore=ignore,
         timeout=timeout,
         max_time=max_time,
     )
@@ -157,18 +158,6 @@ def _signal(proc: trio.Process, signum: int) -> None:
             proc.send_signal(signum)
 
 
-def _read_text(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def _write_text(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(content, encoding="utf-8")
-
-
 @attrs.define(eq=False)
 class _Shell:
     engine: ClientReplayEngine
@@ -228,12 +217,12 @@ class _Shell:
                     await stdin.aclose()
             elif isinstance(action, ReadFile):
                 assert self.fs_root is not None
-                content = await trio.to_thread.run_sync(_read_text, self.fs_root / action.path)
+                content = await trio.to_thread.run_sync(read_text, self.fs_root / action.path)
                 self.deliver(self.engine.file_read(action.token, content, self.clock()))
             elif isinstance(action, WriteFile):
                 assert self.write_dir is not None
                 target = self.write_dir / action.path
-                await trio.to_thread.run_sync(_write_text, target, action.content)
+                await trio.to_thread.run_sync(write_text, target, action.content)
             else:
                 assert isinstance(action, Finished)
                 self.result = action.result

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+
 import attrs
 
 from acp_tap.cassette.model import Frame
@@ -27,6 +30,28 @@ class ClientReplayOptions:
     timeout: float = 30.0  # seconds the agent may stay silent while an answer is awaited
     max_time: float | None = None  # seconds the whole replay may take
     settle: float = 0.2  # quiet seconds before closing the agent's input early (see engine)
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        cwd: str | os.PathLike[str] | None = None,
+        fs_root: str | os.PathLike[str] | None = None,
+        write_dir: str | os.PathLike[str] | None = None,
+        ignore: Sequence[str] = (),
+        timeout: float = 30.0,
+        max_time: float | None = 600.0,
+    ) -> ClientReplayOptions:
+        """The options of a rerun given as ``acp-tap rerun`` (and ``rerun_cassette``) take
+        them: directories as paths, an absent one meaning the feature is off."""
+        return cls(
+            ignore=tuple(ignore),
+            cwd=os.path.abspath(cwd) if cwd is not None else None,
+            fs_root=fs_root is not None,
+            write_files=write_dir is not None,
+            timeout=timeout,
+            max_time=max_time,
+        )
 
 
 @attrs.frozen
