@@ -33,6 +33,7 @@ class InOrder:
 
     expected: tuple[bytes, ...]  # the recorded client lines, without terminators
     blocks: tuple[tuple[int, ...], ...]  # per cursor: the agent steps it releases, in order
+    wires: tuple[tuple[bytes, ...] | None, ...]  # per cursor: their bytes (None: stderr too)
     release: tuple[int, ...]  # per agent step
     remaining: tuple[int, ...]  # per cursor: agent frames not sent yet
     open_requests: tuple[int, ...]  # per cursor: agent requests sent and not answered
@@ -68,9 +69,15 @@ class InOrder:
                 if (answered := answered_at.get(client.index)) is not None:
                     pending[answered] -= 1
         sent = list(accumulate(len(block) for block in blocks))
+        agent = plan.agent
+        wires = [
+            None if any(agent[n].stderr for n in block) else tuple(agent[n].wire for n in block)
+            for block in blocks
+        ]
         return cls(
             tuple(bytes(c.frame.raw) for c in plan.client),
             tuple(map(tuple, blocks)),
+            tuple(wires),
             tuple(release),
             tuple(len(plan.agent) - s for s in sent),
             tuple(accumulate(opened[: n + 1])),
