@@ -1,0 +1,408 @@
+// data.js: the model, the frames' contents (read on demand) and text helpers.
+// Every string from a cassette reaches the page through textContent, never as markup.
+
+const MODEL = JSON.parse(document.getElementById("acp-model").textContent);
+const CHUNK_ROLES = { agent_message_chunk: "agent", agent_thought_chunk: "thought", user_message_chunk: "user" };
+const FINAL_STATUSES = new Set(["completed", "failed"]);
+const ARROWS = { c2a: "→", a2c: "←", err: "!" };
+const PARSED_CACHE = 2000; // parsed frames kept
+const TEXT_CAP = 200000; // characters of joined text shown before "show more"
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) appendText(node, String(text));
+  return node;
+}
+
+// Control characters and bidirectional overrides are shown as visible escapes, so that
+// terminal escapes, NULs and "Trojan source" reorderings cannot disguise text.
+const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
+
+function escapeChar(ch) {
+  const code = ch.charCodeAt(0);
+  return code < 0x100 ? "\\x" + code.toString(16).padStart(2, "0") : "\\u" + code.toString(16).padStart(4, "0");
+}
+
+function visible(text) {
+  return text.replace(HIDDEN, escapeChar);
+}
+
+function appendText(node, text) {
+  let last = 0;
+  HIDDEN.lastIndex = 0;
+  for (let m = HIDDEN.exec(text); m; m = HIDDEN.exec(text)) {
+    if (m.index > last) node.appendChild(document.createTextNode(text.slice(last, m.index)));
+    node.appendChild(el("span", "ctl")).textContent = escapeChar(m[0]);
+    last = m.index + 1;
+  }
+  if (last < text.length) node.appendChild(document.createTextNode(last ? text.slice(last) : text));
+  return node;
+}
+
+function plural(n, word) {
+  return `${n.toLocaleString("en")} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function fmtTime(t) {
+  return t === null || t === undefined ? "" : t.toFixed(3);
+}
+
+function fmtDuration(seconds) {
+  if (seconds < 0.001) return `${(seconds * 1e6).toFixed(0)} µs`;
+  if (seconds < 1) return `${(seconds * 1000).toFixed(1)} ms`;
+  if (seconds < 120) return `${seconds.toFixed(2)} s`;
+  return `${Math.floor(seconds / 60)} min ${(seconds % 60).toFixed(0)} s`;
+}
+
+function fmtSize(n) {
+  if (n < 1000) return `${n} B`;
+  if (n < 1e6) return `${(n / 1000).toFixed(1)} KB`;
+  return `${(n / 1e6).toFixed(1)} MB`;
+}
+
+function shortId(id) {
+  const text = String(id);
+  return text.length <= 12 ? text : text.slice(0, 8) + "…";
+}
+
+function clip(text, limit) {
+  return text.length <= limit ? text : text.slice(0, limit - 1) + "…";
+}
+
+function compact(value, limit) {
+  if (value === undefined) return "";
+  return clip(JSON.stringify(value), limit);
+}
+
+// The same summaries as acp_tap/inspect/acp.py's block_text and blocks_text.
+function blockText(block) {
+  if (!block || typeof block !== "object") return "";
+  const kind = block.type;
+  if (kind === "text") return typeof block.text === "string" ? block.text : "";
+  if (kind === "image" || kind === "audio") {
+    const size = typeof block.data === "string" ? fmtSize(Math.floor((block.data.length * 3) / 4)) : "?";
+    return `[${kind} ${block.mimeType || "?"} ${size}]`;
+  }
+  if (kind === "resource_link") return `[link ${block.name || block.uri || "?"}]`;
+  if (kind === "resource") {
+    const resource = block.resource && typeof block.resource === "object" ? block.resource : {};
+    const body = typeof resource.text === "string" ? resource.text : resource.blob;
+    const size = typeof body === "string" ? " " + fmtSize(new TextEncoder().encode(body).length) : "";
+    return `[resource ${resource.uri || "?"}${size}]`;
+  }
+  return `[${kind}]`;
+}
+
+function blocksText(blocks) {
+  if (Array.isArray(blocks)) return blocks.map(blockText).filter(Boolean).join("\n");
+  return blocks && typeof blocks === "object" ? blockText(blocks) : "";
+}
+
+function globRegExp(globs) {
+  const parts = globs.map((g) =>
+    g.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".").replace(/\[!/g, "[^"));
+  return parts.length ? new RegExp(`^(?:${parts.join("|")})$`) : null;
+}
+
+class Track {
+  constructor(model, number) {
+    this.model = model;
+    this.number = number;
+    this.label = model.label;
+    this.name = model.name;
+    const f = model.frames;
+    const n = f.seq.length;
+    this.length = n;
+    this.seq = new Float64Array(n);
+    this.t = new Float64Array(n);
+    this.dir = Uint8Array.from(f.dir);
+    this.kind = Uint8Array.from(f.kind);
+    this.nameOf = Int32Array.from(f.name);
+    this.session = Int32Array.from(f.session);
+    let seq = 0;
+    let micros = 0;
+    let sorted = true;
+    this.timeSorted = true;
+    for (let i = 0; i < n; i++) {
+      seq += f.seq[i];
+      micros += f.t[i];
+      if (i && seq <= this.seq[i - 1]) sorted = false;
+      if (f.t[i] < 0) this.timeSorted = false;
+      this.seq[i] = seq;
+      this.t[i] = micros / 1e6;
+    }
+    this.bySeq = sorted ? null : new Map(Array.from(this.seq, (s, i) => [s, i]));
+    this.dirs = model.dirs;
+    this.kinds = model.kinds;
+    this.names = model.names;
+    this.sessions = model.sessions;
+    this.problems = new Set(model.problems);
+    this.requests = model.requests;
+    this.turns = model.turns;
+    this.tools = model.tools;
+    this.permissions = model.permissions;
+    this.footer = model.footer;
+    this.header = model.header;
+    this.requestAt = new Map(); // frame index (request or response) -> request
+    for (const r of this.requests) {
+      this.requestAt.set(r.req, r);
+      if (r.res !== undefined) this.requestAt.set(r.res, r);
+    }
+    this.toolAt = new Map();
+    for (const tool of this.tools) for (const i of tool.frames) this.toolAt.set(i, tool);
+    this.permissionOf = new Map(this.permissions.map((p) => [this.requests[p.request], p]));
+    this.turnOfRequest = new Map(this.turns.map((turn) => [turn.start, turn]));
+    this.turnsBySession = this.sessions.map(() => []);
+    for (const turn of this.turns) this.turnsBySession[turn.session].push(turn);
+    for (const list of this.turnsBySession) {
+      list.forEach((turn, k) => { turn.next = list[k + 1] || null; });
+    }
+    this.turns.forEach((turn, k) => { turn.number = k; turn.track = this; });
+    this.tools.forEach((tool, k) => { tool.number = k; });
+    this.requests.forEach((r, k) => { r.number = k; });
+    const last = n ? this.t[n - 1] : 0;
+    this.duration = Math.max(last, this.footer ? this.footer.t : 0, 1e-6);
+    this.payload = new Uint8Array(n); // 0 JSON, 1 text, 2 base64, 3 left out
+    const content = model.content;
+    for (const i of content.text) this.payload[i] = 1;
+    for (const i of content.b64) this.payload[i] = 2;
+    for (const i of content.omitted) this.payload[i] = 3;
+    this.chunkStarts = [];
+    let start = 0;
+    for (const count of content.chunks) { this.chunkStarts.push(start); start += count; }
+    this.chunkNodes = Array.from(document.querySelectorAll(`script.acp-frames[data-track="${number}"]`));
+    this.chunkText = [];
+    this.chunkLines = [];
+    this.parsed = new Map();
+  }
+
+  indexOfSeq(seq) {
+    if (this.bySeq) return this.bySeq.has(seq) ? this.bySeq.get(seq) : -1;
+    let lo = 0;
+    let hi = this.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.seq[mid] === seq) return mid;
+      if (this.seq[mid] < seq) lo = mid + 1; else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  // The index of the last frame at or before time t (-1 if none).
+  indexAtTime(t) {
+    let lo = 0;
+    let hi = this.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.t[mid] <= t) { found = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  dirName(i) { return this.dirs[this.dir[i]]; }
+  kindName(i) { return this.kinds[this.kind[i]]; }
+  method(i) { const k = this.nameOf[i]; return k < 0 ? null : this.names[k][0]; }
+  update(i) { const k = this.nameOf[i]; return k < 0 ? null : this.names[k][1]; }
+  sessionId(i) { const s = this.session[i]; return s < 0 ? null : this.sessions[s]; }
+
+  // The frame's content as it is embedded: JSON text (or a JSON string), null if left out.
+  raw(i) {
+    if (this.payload[i] === 3) return null;
+    let chunk = 0;
+    let lo = 0;
+    let hi = this.chunkStarts.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.chunkStarts[mid] <= i) { chunk = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    if (this.chunkText[chunk] === undefined) this.indexChunk(chunk);
+    const text = this.chunkText[chunk];
+    const lines = this.chunkLines[chunk];
+    const k = i - this.chunkStarts[chunk];
+    let end = lines[k + 1] - 1; // the newline before the next line
+    if (text.charCodeAt(end - 1) === 44) end -= 1; // the "," between frames
+    return text.slice(lines[k], end);
+  }
+
+  indexChunk(chunk) {
+    const text = this.chunkNodes[chunk].textContent;
+    const count = this.model.content.chunks[chunk];
+    const lines = new Int32Array(count + 1);
+    let at = 2; // after "[\n"
+    for (let k = 0; k < count; k++) {
+      lines[k] = at;
+      at = text.indexOf("\n", at) + 1;
+    }
+    lines[count] = at;
+    this.chunkText[chunk] = text;
+    this.chunkLines[chunk] = lines;
+  }
+
+  size(i) {
+    const raw = this.raw(i);
+    return raw === null ? null : raw.length;
+  }
+
+  // The decoded frame: {value} for JSON, {text} for a text line, {b64}, or {omitted}.
+  content(i) {
+    const cached = this.parsed.get(i);
+    if (cached) return cached;
+    const raw = this.raw(i);
+    let content;
+    if (raw === null) content = { omitted: true };
+    else {
+      try {
+        const value = JSON.parse(raw);
+        content = this.payload[i] === 1 ? { text: value } : this.payload[i] === 2 ? { b64: value } : { value };
+      } catch (error) {
+        content = { broken: raw, error: String(error) };
+      }
+    }
+    if (this.parsed.size >= PARSED_CACHE) this.parsed.delete(this.parsed.keys().next().value);
+    this.parsed.set(i, content);
+    return content;
+  }
+
+  value(i) {
+    const c = this.content(i);
+    return c.value === undefined ? null : c.value;
+  }
+
+  // Like acp-tap show's label: the method, the update kind, or what a response answers.
+  labelOf(i) {
+    const kind = this.kindName(i);
+    if (kind === "stderr" || kind === "invalid") return kind;
+    const update = this.update(i);
+    if (update) return CHUNK_ROLES[update] || update;
+    const method = this.method(i) || "(unknown request)";
+    return kind === "result" || kind === "error" ? `${method} ${kind}` : method;
+  }
+
+  messageId(i) {
+    const value = this.value(i);
+    return value && typeof value === "object" && "id" in value ? value.id : undefined;
+  }
+
+  summary(i) {
+    const c = this.content(i);
+    if (c.omitted) return "(content left out of the page: too large)";
+    if (c.broken !== undefined) return c.broken;
+    if (c.text !== undefined) return c.text;
+    if (c.b64 !== undefined) return `(not UTF-8: ${fmtSize(Math.floor((c.b64.length * 3) / 4))})`;
+    const value = c.value;
+    if (!value || typeof value !== "object") return compact(value, 300);
+    const kind = this.kindName(i);
+    if (kind === "error") {
+      const e = value.error || {};
+      return `error ${e.code}: ${e.message}${e.data === undefined ? "" : " " + compact(e.data, 200)}`;
+    }
+    if (kind === "result") return compact(value.result, 300);
+    const params = value.params && typeof value.params === "object" ? { ...value.params } : value.params;
+    const update = params && params.update;
+    if (this.update(i) && update && typeof update === "object") {
+      if (CHUNK_ROLES[update.sessionUpdate]) return blockText(update.content);
+      if (update.sessionUpdate === "tool_call" || update.sessionUpdate === "tool_call_update") {
+        return [update.toolCallId, update.title, update.kind && `(${update.kind})`, update.status].filter(Boolean).join(" ");
+      }
+      const rest = { ...update };
+      delete rest.sessionUpdate;
+      return compact(rest, 300);
+    }
+    if (params && typeof params === "object" && this.method(i) === "session/prompt") return blocksText(params.prompt);
+    if (params && typeof params === "object") delete params.sessionId;
+    return compact(params, 300);
+  }
+
+  // The frames of one turn: its session's frames from the request to the response.
+  turnFrames(turn) {
+    const last = turn.end !== null ? turn.end : turn.next ? turn.next.start - 1 : this.length - 1;
+    const frames = [];
+    for (let i = turn.start; i <= last; i++) if (this.session[i] === turn.session) frames.push(i);
+    return frames;
+  }
+
+  turnEndTime(turn) {
+    if (turn.end !== null) return this.t[turn.end];
+    const frames = this.turnFrames(turn);
+    return Math.max(this.t[frames[frames.length - 1]], this.footer ? this.footer.t : 0);
+  }
+
+  // The turn a frame belongs to (its session's turn running at that frame), or null.
+  turnAt(i) {
+    const s = this.session[i];
+    if (s < 0) return null;
+    let found = null;
+    for (const turn of this.turnsBySession[s]) {
+      if (turn.start > i) break;
+      found = turn;
+    }
+    if (!found) return null;
+    if (found.end !== null && found.end < i) return null;
+    return found;
+  }
+
+  promptText(turn) {
+    const value = this.value(turn.start);
+    return value && value.params ? blocksText(value.params.prompt) : "";
+  }
+
+  // What happened in a turn, in order: runs of joined text, tool calls, permissions, plans,
+  // errors and the cancel, each with the frames behind it.
+  turnItems(turn) {
+    const items = [];
+    let run = null;
+    const seenTools = new Set();
+    for (const i of this.turnFrames(turn)) {
+      const update = this.update(i);
+      const role = update && CHUNK_ROLES[update];
+      if (role) {
+        const value = this.value(i);
+        const text = value && value.params && value.params.update ? blockText(value.params.update.content) : "";
+        if (run && run.role === role) {
+          run.frames.push(i);
+          if (run.text.length < TEXT_CAP) run.text += text; else run.cut = true;
+        } else {
+          run = { type: "text", role, text, frames: [i], cut: false };
+          items.push(run);
+        }
+        continue;
+      }
+      if (this.kindName(i) === "stderr") continue;
+      run = null;
+      const tool = this.toolAt.get(i);
+      if (tool && !seenTools.has(tool)) {
+        seenTools.add(tool);
+        items.push({ type: "tool", tool, frames: tool.frames });
+      } else if (update === "plan") {
+        const value = this.value(i);
+        const entries = value && value.params && value.params.update && value.params.update.entries;
+        const marks = { completed: "[x]", in_progress: "[~]" };
+        const lines = Array.isArray(entries)
+          ? entries.map((e) => `${marks[e && e.status] || "[ ]"} ${e && e.content}`) : [];
+        items.push({ type: "plan", text: lines.join("\n") || "(empty plan)", frames: [i] });
+      }
+      const request = this.requestAt.get(i);
+      if (request && request.req === i) {
+        const permission = this.permissionOf.get(request);
+        if (permission) items.push({ type: "perm", permission, request, frames: this.requestFrames(request) });
+      }
+      if (this.kindName(i) === "error" && i !== turn.end) {
+        items.push({ type: "error", text: this.summary(i), frames: [i] });
+      }
+      if (i === turn.cancel) items.push({ type: "cancel", frames: [i] });
+    }
+    return items;
+  }
+
+  requestFrames(request) {
+    return request.res === undefined ? [request.req] : [request.req, request.res];
+  }
+
+  latency(request) {
+    return request.res === undefined ? null : this.t[request.res] - this.t[request.req];
+  }
+}
+
+const TRACKS = MODEL.tracks.map((t, k) => new Track(t, k));
