@@ -41,14 +41,19 @@ def check_target(path: Path, *, force: bool, inputs: Sequence[Path] = ()) -> Non
             f"{path} exists and is not a regular file (a directory, a device or a pipe); "
             "choose another output path"
         )
-    for source in inputs:
-        with contextlib.suppress(OSError):
-            if os.path.samefile(source, path):
-                raise OutputCreateError(f"{path} is also an input; choose another output path")
+    if any(_same_file(source, path) for source in inputs):
+        raise OutputCreateError(f"{path} is also an input; choose another output path")
     if not force:
         raise OutputCreateError(
             f"{path} already exists; choose another name or pass --force to replace it"
         )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them is missing: not the same
+        return False
 
 
 @contextlib.contextmanager

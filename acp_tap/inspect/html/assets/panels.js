@@ -151,6 +151,12 @@ function renderDetails() {
   title.textContent = "";
   const prefix = TRACKS.length > 1 ? `${track.label}: ` : "";
   title.appendChild(el("span", "", prefix + (what ? what.title : `frame ${track.seq[frames[0]]}`)));
+  if (frames.length) {
+    const zoom = title.appendChild(el("button", "zoom-to", "zoom to it"));
+    zoom.type = "button";
+    zoom.title = "fit the timeline to these frames";
+    zoom.addEventListener("click", () => zoomTo(track, frames));
+  }
   if (frames.length > 1) {
     title.appendChild(el("span", "chip", plural(frames.length, "frame")));
     const list = title.appendChild(el("button", "", "list them"));

@@ -128,6 +128,17 @@ function panBy(dt) {
   setView(view.t0 + dt, view.t1 + dt);
 }
 
+function zoomTo(track, frames) {
+  let t0 = Infinity;
+  let t1 = -Infinity;
+  for (const i of frames) {
+    t0 = Math.min(t0, track.t[i]);
+    t1 = Math.max(t1, track.t[i]);
+  }
+  const pad = Math.max((t1 - t0) * 0.1, 5e-5);
+  setView(t0 - pad, t1 + pad);
+}
+
 function reveal(t) {
   if (t >= view.t0 && t <= view.t1) return;
   const span = view.t1 - view.t0;
