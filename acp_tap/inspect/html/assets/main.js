@@ -121,13 +121,21 @@ function applyFilters() {
 }
 
 function setUpZoom() {
-  document.getElementById("z-in").addEventListener("click", () => zoomAt(2, (view.t0 + view.t1) / 2));
-  document.getElementById("z-out").addEventListener("click", () => zoomAt(0.5, (view.t0 + view.t1) / 2));
-  document.getElementById("z-fit").addEventListener("click", () => setView(0, DURATION));
+  document.getElementById("z-in").addEventListener("click", () => zoomAt(2, (view.v0 + view.v1) / 2));
+  document.getElementById("z-out").addEventListener("click", () => zoomAt(0.5, (view.v0 + view.v1) / 2));
+  document.getElementById("z-fit").addEventListener("click", () => setView(0, axisLength()));
+  const idle = document.getElementById("z-idle");
+  idle.parentElement.hidden = !axis.gaps.length;
+  idle.addEventListener("change", () => {
+    const [t0, t1] = [toTime(view.v0), toTime(view.v1)];
+    compressIdle(idle.checked);
+    drawOverview();
+    setView(toAxis(t0), toAxis(t1));
+  });
   const pointerTime = (event) => {
     const body = event.target.closest(".lane-body") || document.getElementById("ruler-body");
     const box = body.getBoundingClientRect();
-    return timeAt(event.clientX - box.left, box.width);
+    return axisAt(event.clientX - box.left, box.width);
   };
   lanesNode.addEventListener("wheel", (event) => {
     if (event.ctrlKey || event.metaKey) {
@@ -136,18 +144,18 @@ function setUpZoom() {
     } else if (event.shiftKey || Math.abs(event.deltaX) > Math.abs(event.deltaY)) {
       event.preventDefault();
       const delta = event.shiftKey ? event.deltaY : event.deltaX;
-      panBy((delta / bodyWidth()) * (view.t1 - view.t0));
+      panBy((delta / bodyWidth()) * (view.v1 - view.v0));
     }
   }, { passive: false });
   let drag = null;
   lanesNode.addEventListener("mousedown", (event) => {
     if (event.button !== 0 || !event.target.closest(".lane-body") || event.target.closest(".tick, .span")) return;
-    drag = { x: event.clientX, t0: view.t0, t1: view.t1 };
+    drag = { x: event.clientX, v0: view.v0, v1: view.v1 };
   });
   window.addEventListener("mousemove", (event) => {
     if (!drag) return;
-    const dt = ((drag.x - event.clientX) / bodyWidth()) * (drag.t1 - drag.t0);
-    setView(drag.t0 + dt, drag.t1 + dt);
+    const dv = ((drag.x - event.clientX) / bodyWidth()) * (drag.v1 - drag.v0);
+    setView(drag.v0 + dv, drag.v1 + dv);
   });
   window.addEventListener("mouseup", () => { drag = null; });
   setUpRulerBrush();
@@ -180,8 +188,8 @@ function setUpRulerBrush() {
     if (!brush) return;
     const x = Math.max(0, Math.min(brush.box.width, event.clientX - brush.box.left));
     const width = brush.box.width;
-    if (Math.abs(x - brush.x) > 4) setView(timeAt(Math.min(x, brush.x), width), timeAt(Math.max(x, brush.x), width));
-    else zoomAt(2, timeAt(x, width));
+    if (Math.abs(x - brush.x) > 4) setView(axisAt(Math.min(x, brush.x), width), axisAt(Math.max(x, brush.x), width));
+    else zoomAt(2, axisAt(x, width));
     brush.node.remove();
     brush = null;
   });
@@ -192,9 +200,9 @@ function setUpOverview() {
   let moving = false;
   const move = (event) => {
     const box = overview.getBoundingClientRect();
-    const t = ((event.clientX - box.left) / box.width) * DURATION;
-    const span = view.t1 - view.t0;
-    setView(t - span / 2, t + span / 2);
+    const v = ((event.clientX - box.left) / box.width) * axisLength();
+    const span = view.v1 - view.v0;
+    setView(v - span / 2, v + span / 2);
   };
   overview.addEventListener("mousedown", (event) => { moving = true; move(event); event.preventDefault(); });
   window.addEventListener("mousemove", (event) => { if (moving) move(event); });
@@ -205,12 +213,12 @@ function setUpKeys() {
   listNode.addEventListener("scroll", queueList);
   document.addEventListener("keydown", (event) => {
     if (event.target.closest("input, select, textarea") || event.ctrlKey || event.metaKey || event.altKey) return;
-    const span = view.t1 - view.t0;
+    const span = view.v1 - view.v0;
     const actions = {
-      "+": () => zoomAt(2, (view.t0 + view.t1) / 2),
-      "=": () => zoomAt(2, (view.t0 + view.t1) / 2),
-      "-": () => zoomAt(0.5, (view.t0 + view.t1) / 2),
-      0: () => setView(0, DURATION),
+      "+": () => zoomAt(2, (view.v0 + view.v1) / 2),
+      "=": () => zoomAt(2, (view.v0 + view.v1) / 2),
+      "-": () => zoomAt(0.5, (view.v0 + view.v1) / 2),
+      0: () => setView(0, axisLength()),
       ArrowLeft: () => panBy(-span / 5),
       ArrowRight: () => panBy(span / 5),
       ArrowUp: () => stepSelection(-1),
@@ -244,6 +252,9 @@ function start() {
     describeHeader();
     describeNotices();
     setUpFilters();
+    findIdleGaps();
+    compressIdle(true);
+    view.v1 = axisLength();
     buildLanes();
     drawOverview();
     renderTimeline();

@@ -8,8 +8,9 @@ const MIN_SPAN_PX = 4;
 const MAX_SPAN_ROWS = 6;
 const MIN_VIEW = 1e-5; // seconds: the deepest zoom
 const SEQS_LISTED = 200; // a group lists its frames' seq numbers in data-seqs up to this many
+const IDLE_SHARE = 0.08; // no stretch without traffic may take more of the axis than this
 const DURATION = Math.max(...TRACKS.map((t) => t.duration));
-const view = { t0: 0, t1: DURATION };
+const view = { v0: 0, v1: DURATION }; // the window, in axis time (idle gaps shortened)
 const lanesNode = document.getElementById("lanes");
 const nodeInfo = new WeakMap(); // drawn element -> {track, frames, what}
 let lanes = [];
@@ -90,12 +91,79 @@ function bodyWidth() {
   return Math.max(body.clientWidth, 50);
 }
 
-function xOf(t, width) {
-  return ((t - view.t0) / (view.t1 - view.t0)) * width;
+// ---- the time axis: real time, with long stretches without any frame shortened so that
+// they take at most IDLE_SHARE of the axis each (they are drawn as breaks, with their
+// length); "compress idle gaps" turns it off.
+
+const axis = { gaps: [], breaks: [], cap: Infinity };
+
+function findIdleGaps() {
+  const times = [0, DURATION];
+  for (const track of TRACKS) for (let i = 0; i < track.length; i++) times.push(track.t[i]);
+  const sorted = Float64Array.from(times).sort();
+  const gaps = [];
+  for (let k = 1; k < sorted.length; k++) {
+    if (sorted[k] > sorted[k - 1]) gaps.push({ a: sorted[k - 1], b: sorted[k], length: sorted[k] - sorted[k - 1] });
+  }
+  const total = (cap) => gaps.reduce((sum, gap) => sum + Math.min(gap.length, cap), 0);
+  const longest = gaps.reduce((m, gap) => Math.max(m, gap.length), 0);
+  const share = Math.max(IDLE_SHARE, 2 / gaps.length); // a few gaps share the axis anyway
+  if (share * total(longest) >= longest) return;
+  let lo = 0;
+  let hi = longest;
+  for (let k = 0; k < 60; k++) {
+    const mid = (lo + hi) / 2;
+    if (share * total(mid) >= mid) lo = mid; else hi = mid;
+  }
+  if (!(lo > 0)) return;
+  axis.cap = lo;
+  axis.gaps = gaps.filter((gap) => gap.length > 2 * lo);
 }
 
-function timeAt(x, width) {
-  return view.t0 + (x / width) * (view.t1 - view.t0);
+function compressIdle(on) {
+  axis.breaks = [];
+  let removed = 0;
+  for (const gap of on ? axis.gaps : []) {
+    axis.breaks.push({ ...gap, removed, v: gap.a - removed });
+    removed += gap.length - axis.cap;
+  }
+}
+
+function breakBefore(t, key) {
+  let lo = 0;
+  let hi = axis.breaks.length - 1;
+  let found = null;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (axis.breaks[mid][key] <= t) { found = axis.breaks[mid]; lo = mid + 1; } else hi = mid - 1;
+  }
+  return found;
+}
+
+function toAxis(t) {
+  const gap = breakBefore(t, "a");
+  if (!gap) return t;
+  if (t >= gap.b) return t - gap.removed - (gap.length - axis.cap);
+  return gap.v + ((t - gap.a) / gap.length) * axis.cap;
+}
+
+function toTime(v) {
+  const gap = breakBefore(v, "v");
+  if (!gap) return v;
+  if (v >= gap.v + axis.cap) return v + gap.removed + (gap.length - axis.cap);
+  return gap.a + ((v - gap.v) / axis.cap) * gap.length;
+}
+
+function axisLength() {
+  return toAxis(DURATION);
+}
+
+function xOf(t, width) {
+  return ((toAxis(t) - view.v0) / (view.v1 - view.v0)) * width;
+}
+
+function axisAt(x, width) {
+  return view.v0 + (x / width) * (view.v1 - view.v0);
 }
 
 function scheduleRender() {
@@ -107,25 +175,27 @@ function scheduleRender() {
   });
 }
 
-function setView(t0, t1) {
-  let span = Math.min(Math.max(t1 - t0, MIN_VIEW), DURATION);
-  if (!(span > 0)) span = DURATION;
-  let start = Math.max(0, t0);
-  if (start + span > DURATION) start = Math.max(0, DURATION - span);
-  view.t0 = start;
-  view.t1 = start + span;
+// setView, zoomAt and panBy take axis time; zoomTo and reveal take real time.
+function setView(v0, v1) {
+  const length = axisLength();
+  let span = Math.min(Math.max(v1 - v0, MIN_VIEW), length);
+  if (!(span > 0)) span = length;
+  let start = Math.max(0, v0);
+  if (start + span > length) start = Math.max(0, length - span);
+  view.v0 = start;
+  view.v1 = start + span;
   scheduleRender();
 }
 
-function zoomAt(factor, t) {
-  const span = view.t1 - view.t0;
-  const ratio = (t - view.t0) / span;
+function zoomAt(factor, v) {
+  const span = view.v1 - view.v0;
+  const ratio = (v - view.v0) / span;
   const next = span / factor;
-  setView(t - ratio * next, t - ratio * next + next);
+  setView(v - ratio * next, v - ratio * next + next);
 }
 
-function panBy(dt) {
-  setView(view.t0 + dt, view.t1 + dt);
+function panBy(dv) {
+  setView(view.v0 + dv, view.v1 + dv);
 }
 
 function zoomTo(track, frames) {
@@ -135,14 +205,16 @@ function zoomTo(track, frames) {
     t0 = Math.min(t0, track.t[i]);
     t1 = Math.max(t1, track.t[i]);
   }
-  const pad = Math.max((t1 - t0) * 0.1, 5e-5);
-  setView(t0 - pad, t1 + pad);
+  const [v0, v1] = [toAxis(t0), toAxis(t1)];
+  const pad = Math.max((v1 - v0) * 0.1, 5e-5);
+  setView(v0 - pad, v1 + pad);
 }
 
 function reveal(t) {
-  if (t >= view.t0 && t <= view.t1) return;
-  const span = view.t1 - view.t0;
-  setView(t - span / 2, t + span / 2);
+  const v = toAxis(t);
+  if (v >= view.v0 && v <= view.v1) return;
+  const span = view.v1 - view.v0;
+  setView(v - span / 2, v + span / 2);
 }
 
 function renderTimeline() {
@@ -158,6 +230,7 @@ function renderTimeline() {
   for (const lane of lanes) {
     drawSpans(lane, width, stats);
     drawExit(lane, width);
+    drawBreaks(lane.body, width, false);
   }
   drawRuler(width);
   drawOverviewWindow();
@@ -171,7 +244,9 @@ function renderTimeline() {
     ? `Too close to draw one by one at this zoom: ${parts.join(", ")}. Click a group to see its frames; zoom in to separate them.`
     : "";
   const range = document.getElementById("z-range");
-  range.textContent = `${fmtTime(view.t0)}–${fmtTime(view.t1)} s of ${fmtDuration(DURATION)} (×${(DURATION / (view.t1 - view.t0)).toPrecision(3)})`;
+  const zoom = (axisLength() / (view.v1 - view.v0)).toPrecision(3);
+  const shortened = axis.breaks.length ? `, ${plural(axis.breaks.length, "idle gap")} shortened` : "";
+  range.textContent = `${fmtTime(toTime(view.v0))}–${fmtTime(toTime(view.v1))} s of ${fmtDuration(DURATION)} (×${zoom}${shortened})`;
 }
 
 function laneOf(track, i) {
@@ -185,8 +260,9 @@ function isCancel(track, i) {
 }
 
 function drawFrames(track, width, stats) {
-  const pad = (view.t1 - view.t0) * (BUCKET_PX / width);
-  const first = track.timeSorted ? track.indexAtTime(view.t0 - pad) + 1 : 0;
+  const pad = (view.v1 - view.v0) * (BUCKET_PX / width);
+  const [start, end] = [toTime(view.v0 - pad), toTime(view.v1 + pad)];
+  const first = track.timeSorted ? track.indexAtTime(start) + 1 : 0;
   const open = new Map(); // lane row -> {bucket, frames, lane, dir}
   const flush = (group) => {
     if (group.frames.length > 1) {
@@ -197,11 +273,11 @@ function drawFrames(track, width, stats) {
   };
   for (let i = first; i < track.length; i++) {
     const t = track.t[i];
-    if (t > view.t1 + pad) {
+    if (t > end) {
       if (track.timeSorted) break;
       continue;
     }
-    if (t < view.t0 - pad) continue;
+    if (t < start) continue;
     if (!passes(track, i)) continue;
     const lane = laneOf(track, i);
     if (!lane) continue;
@@ -444,16 +520,32 @@ function niceStep(raw) {
   return 10 * power;
 }
 
+function drawBreaks(node, width, labelled) {
+  for (const gap of axis.breaks) {
+    const x0 = xOf(gap.a, width);
+    const x1 = xOf(gap.b, width);
+    if (x1 < 0 || x0 > width) continue;
+    const mark = node.appendChild(el("div", "gap", labelled ? `⋯ ${fmtDuration(gap.length)}` : undefined));
+    mark.style.left = `${x0.toFixed(1)}px`;
+    mark.style.width = `${Math.max(2, x1 - x0).toFixed(1)}px`;
+    mark.title = `${fmtDuration(gap.length)} without any frame (${fmtTime(gap.a)}–${fmtTime(gap.b)} s), drawn shorter; untick "shorten idle gaps" for a linear time axis`;
+  }
+}
+
 function drawRuler(width) {
   const ruler = document.getElementById("ruler-body");
   ruler.textContent = "";
-  const span = view.t1 - view.t0;
+  const span = view.v1 - view.v0;
   const step = niceStep((span * 110) / width);
   const decimals = Math.min(6, Math.max(0, -Math.floor(Math.log10(step))));
-  for (let t = Math.ceil(view.t0 / step) * step; t <= view.t1; t += step) {
-    const tick = ruler.appendChild(el("div", "rtick", `${t.toFixed(decimals)} s`));
-    tick.style.left = `${xOf(t, width).toFixed(1)}px`;
+  const taken = axis.breaks.map((gap) => [xOf(gap.a, width) - 50, xOf(gap.b, width) + 60]);
+  for (let v = Math.ceil(view.v0 / step) * step; v <= view.v1; v += step) {
+    const x = ((v - view.v0) / span) * width;
+    if (taken.some(([x0, x1]) => x > x0 && x < x1)) continue; // a shortened gap's label is there
+    const tick = ruler.appendChild(el("div", "rtick", `${toTime(v).toFixed(decimals)} s`));
+    tick.style.left = `${x.toFixed(1)}px`;
   }
+  drawBreaks(ruler, width, true);
   for (const track of TRACKS) {
     const footer = track.footer;
     const t = footer ? footer.t : track.duration;
@@ -476,7 +568,8 @@ function drawOverview() {
   const bins = 200;
   const counts = new Array(bins).fill(0);
   for (const track of TRACKS) {
-    for (let i = 0; i < track.length; i++) counts[Math.min(bins - 1, Math.floor((track.t[i] / DURATION) * bins))] += 1;
+    const length = axisLength();
+    for (let i = 0; i < track.length; i++) counts[Math.min(bins - 1, Math.floor((toAxis(track.t[i]) / length) * bins))] += 1;
   }
   const top = Math.max(1, ...counts);
   counts.forEach((n, k) => {
@@ -490,8 +583,9 @@ function drawOverview() {
 
 function drawOverviewWindow() {
   const box = document.getElementById("overview-window");
-  box.style.left = `${(view.t0 / DURATION) * 100}%`;
-  box.style.width = `${Math.max(0.3, ((view.t1 - view.t0) / DURATION) * 100)}%`;
+  const length = axisLength();
+  box.style.left = `${(view.v0 / length) * 100}%`;
+  box.style.width = `${Math.max(0.3, ((view.v1 - view.v0) / length) * 100)}%`;
 }
 
 function drawCursor(width) {
