@@ -132,9 +132,11 @@ class PageWriter:
         self._tracks.append(sink)
         return sink
 
-    def add_track(self, name: str, records: Iterable[tuple[int, Record]]) -> TrackBuilder:
+    def add_track(
+        self, name: str, records: Iterable[tuple[int, Record]], label: str = ""
+    ) -> TrackBuilder:
         """Fold and embed a whole cassette as the next track, streaming."""
-        sink = self.track(name)
+        sink = self.track(name, label)
         for line, record in records:
             sink.feed(line, record)
         sink.close()

@@ -212,7 +212,8 @@ function setUpOverview() {
 function setUpKeys() {
   listNode.addEventListener("scroll", queueList);
   document.addEventListener("keydown", (event) => {
-    if (event.target.closest("input, select, textarea") || event.ctrlKey || event.metaKey || event.altKey) return;
+    const typing = event.target instanceof Element && event.target.closest("input, select, textarea");
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
     const span = view.v1 - view.v0;
     const actions = {
       "+": () => zoomAt(2, (view.v0 + view.v1) / 2),
