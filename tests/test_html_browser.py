@@ -211,3 +211,21 @@ def test_screenshots_of_two_fixtures(
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert shot.stat().st_size > 20_000  # a drawn page, not a blank one
         page.close()
+
+
+def test_without_chromium_browser_tests_skip_or_under_ci_fail(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without Chromium the browser tests skip, saying how to get it; with CI=true they fail."""
+    monkeypatch.setenv("ACP_TAP_CHROMIUM", "no-such-chromium-here")
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.delenv("CI", raising=False)
+    pytester.makeconftest('pytest_plugins = ["tests.browser_support"]')
+    pytester.makepyfile("def test_page(browser):\n    raise AssertionError('never runs')\n")
+    skipped = pytester.runpytest_subprocess("-rs")
+    skipped.assert_outcomes(skipped=1)
+    skipped.stdout.fnmatch_lines(["*the browser tests need Chromium: apt-get install chromium*"])
+    monkeypatch.setenv("CI", "true")
+    failed = pytester.runpytest_subprocess()
+    failed.assert_outcomes(errors=1)
+    failed.stdout.fnmatch_lines(["*CI=true, so they may not be skipped*"])

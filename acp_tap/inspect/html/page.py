@@ -32,7 +32,7 @@ from acp_tap.inspect.html.track import TrackBuilder
 MODEL_FORMAT = 1
 """Version of the model the page's script reads."""
 
-SCRIPTS = ("data.js", "timeline.js", "panels.js", "main.js")
+SCRIPTS = ("text.js", "data.js", "axis.js", "describe.js", "lanes.js", "panels.js", "main.js")
 """The page's script, in order: one strict-mode function scope over these files."""
 
 _DATA_MARK = "<!-- data -->"

@@ -1,20 +1,15 @@
-// timeline.js: swimlanes on a time axis (one per session, one for connection-level traffic,
-// one for stderr), drawn for the visible window only. Frames closer than BUCKET_PX on
-// screen are drawn as one group, and narrow spans are merged, so a zoomed-out view of
-// 100k frames stays a few hundred elements; the page says when it does so.
+// lanes.js: swimlanes (one per session, one for connection-level traffic, one for stderr),
+// drawn for the visible window only. Frames closer than BUCKET_PX on screen are drawn as one
+// group, and narrow spans are merged, so a zoomed-out view of 100k frames stays a few
+// hundred elements; the page says when it does so.
 
 const BUCKET_PX = 3;
 const MIN_SPAN_PX = 4;
 const MAX_SPAN_ROWS = 6;
-const MIN_VIEW = 1e-5; // seconds: the deepest zoom
 const SEQS_LISTED = 200; // a group lists its frames' seq numbers in data-seqs up to this many
-const IDLE_SHARE = 0.08; // no stretch without traffic may take more of the axis than this
-const DURATION = Math.max(...TRACKS.map((t) => t.duration));
-const view = { v0: 0, v1: DURATION }; // the window, in axis time (idle gaps shortened)
 const lanesNode = document.getElementById("lanes");
 const nodeInfo = new WeakMap(); // drawn element -> {track, frames, what}
 let lanes = [];
-let renderQueued = false;
 
 const STATE = {
   filter: { session: "", dirs: new Set(["c2a", "a2c", "err"]), regex: null },
@@ -89,132 +84,6 @@ function addLane(track, kind, session, title, sub, id) {
 function bodyWidth() {
   const body = lanes.length ? lanes[0].body : document.getElementById("ruler-body");
   return Math.max(body.clientWidth, 50);
-}
-
-// ---- the time axis: real time, with long stretches without any frame shortened so that
-// they take at most IDLE_SHARE of the axis each (they are drawn as breaks, with their
-// length); "compress idle gaps" turns it off.
-
-const axis = { gaps: [], breaks: [], cap: Infinity };
-
-function findIdleGaps() {
-  const times = [0, DURATION];
-  for (const track of TRACKS) for (let i = 0; i < track.length; i++) times.push(track.t[i]);
-  const sorted = Float64Array.from(times).sort();
-  const gaps = [];
-  for (let k = 1; k < sorted.length; k++) {
-    if (sorted[k] > sorted[k - 1]) gaps.push({ a: sorted[k - 1], b: sorted[k], length: sorted[k] - sorted[k - 1] });
-  }
-  const total = (cap) => gaps.reduce((sum, gap) => sum + Math.min(gap.length, cap), 0);
-  const longest = gaps.reduce((m, gap) => Math.max(m, gap.length), 0);
-  const share = Math.max(IDLE_SHARE, 2 / gaps.length); // a few gaps share the axis anyway
-  if (share * total(longest) >= longest) return;
-  let lo = 0;
-  let hi = longest;
-  for (let k = 0; k < 60; k++) {
-    const mid = (lo + hi) / 2;
-    if (share * total(mid) >= mid) lo = mid; else hi = mid;
-  }
-  if (!(lo > 0)) return;
-  axis.cap = lo;
-  axis.gaps = gaps.filter((gap) => gap.length > 2 * lo);
-}
-
-function compressIdle(on) {
-  axis.breaks = [];
-  let removed = 0;
-  for (const gap of on ? axis.gaps : []) {
-    axis.breaks.push({ ...gap, removed, v: gap.a - removed });
-    removed += gap.length - axis.cap;
-  }
-}
-
-function breakBefore(t, key) {
-  let lo = 0;
-  let hi = axis.breaks.length - 1;
-  let found = null;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (axis.breaks[mid][key] <= t) { found = axis.breaks[mid]; lo = mid + 1; } else hi = mid - 1;
-  }
-  return found;
-}
-
-function toAxis(t) {
-  const gap = breakBefore(t, "a");
-  if (!gap) return t;
-  if (t >= gap.b) return t - gap.removed - (gap.length - axis.cap);
-  return gap.v + ((t - gap.a) / gap.length) * axis.cap;
-}
-
-function toTime(v) {
-  const gap = breakBefore(v, "v");
-  if (!gap) return v;
-  if (v >= gap.v + axis.cap) return v + gap.removed + (gap.length - axis.cap);
-  return gap.a + ((v - gap.v) / axis.cap) * gap.length;
-}
-
-function axisLength() {
-  return toAxis(DURATION);
-}
-
-function xOf(t, width) {
-  return ((toAxis(t) - view.v0) / (view.v1 - view.v0)) * width;
-}
-
-function axisAt(x, width) {
-  return view.v0 + (x / width) * (view.v1 - view.v0);
-}
-
-function scheduleRender() {
-  if (renderQueued) return;
-  renderQueued = true;
-  requestAnimationFrame(() => {
-    renderQueued = false;
-    renderTimeline();
-  });
-}
-
-// setView, zoomAt and panBy take axis time; zoomTo and reveal take real time.
-function setView(v0, v1) {
-  const length = axisLength();
-  let span = Math.min(Math.max(v1 - v0, MIN_VIEW), length);
-  if (!(span > 0)) span = length;
-  let start = Math.max(0, v0);
-  if (start + span > length) start = Math.max(0, length - span);
-  view.v0 = start;
-  view.v1 = start + span;
-  scheduleRender();
-}
-
-function zoomAt(factor, v) {
-  const span = view.v1 - view.v0;
-  const ratio = (v - view.v0) / span;
-  const next = span / factor;
-  setView(v - ratio * next, v - ratio * next + next);
-}
-
-function panBy(dv) {
-  setView(view.v0 + dv, view.v1 + dv);
-}
-
-function zoomTo(track, frames) {
-  let t0 = Infinity;
-  let t1 = -Infinity;
-  for (const i of frames) {
-    t0 = Math.min(t0, track.t[i]);
-    t1 = Math.max(t1, track.t[i]);
-  }
-  const [v0, v1] = [toAxis(t0), toAxis(t1)];
-  const pad = Math.max((v1 - v0) * 0.1, 5e-5);
-  setView(v0 - pad, v1 + pad);
-}
-
-function reveal(t) {
-  const v = toAxis(t);
-  if (v >= view.v0 && v <= view.v1) return;
-  const span = view.v1 - view.v0;
-  setView(v - span / 2, v + span / 2);
 }
 
 function renderTimeline() {
@@ -413,98 +282,6 @@ function spanNode(track, group, width) {
   return node;
 }
 
-function describeSpan(track, item) {
-  if (item.type === "turn") return describeTurn(track, item.turn);
-  if (item.type === "tool") return describeTool(track, item.tool);
-  if (item.type === "perm") return describePermission(track, item.permission);
-  const request = item.request;
-  const latency = track.latency(request);
-  const classes = ["req", request.error ? "error" : request.res === undefined ? "open" : "done"];
-  const when = latency === null ? "never answered" : fmtDuration(latency);
-  const label = `${request.method} · ${request.error ? "error" : when}`;
-  const tooltip = `${ARROWS[request.dir]} ${request.method} (frame ${track.seq[request.req]})\n${
-    request.error ? request.error : latency === null ? "no response" : `answered in ${when} (frame ${track.seq[request.res]})`}`;
-  return { classes, label, tooltip, data: { request: String(request.number) },
-    what: { title: `request ${request.method}`, kind: "request", request } };
-}
-
-function turnOutcome(track, turn) {
-  if (turn.error) return { text: "error", bad: true };
-  if (turn.end === null) return { text: "unfinished", bad: true };
-  if (turn.origin === "load") return { text: "history loaded", bad: false };
-  return { text: turn.stop || "no stop reason", bad: turn.stop !== "end_turn" };
-}
-
-function describeTurn(track, turn) {
-  const outcome = turnOutcome(track, turn);
-  const classes = ["turn"];
-  if (turn.error) classes.push("error");
-  else if (turn.cancel !== null) classes.push("cancelled");
-  else if (turn.end === null) classes.push("unfinished");
-  const duration = fmtDuration(track.turnEndTime(turn) - track.t[turn.start]);
-  const name = `turn ${turn.n + 1}${turn.origin === "load" ? " (session/load)" : ""}`;
-  const prompt = turn.origin === "prompt" ? clip(visible(track.promptText(turn)), 120) : "";
-  const label = `${name} · ${outcome.text}${turn.cancel !== null ? " ⊘" : ""} · ${duration}${prompt ? " · " + prompt : ""}`;
-  const tooltip = `${name} of session ${track.sessions[turn.session]}\n${outcome.text}${turn.error ? ": " + turn.error : ""}${
-    turn.cancel !== null ? `\ncancelled by the client (frame ${track.seq[turn.cancel]})` : ""}\n${duration}, frames ${track.seq[turn.start]}–${
-    turn.end === null ? "…" : track.seq[turn.end]}`;
-  return { classes, label, tooltip, data: { turn: String(turn.n + 1), session: track.sessions[turn.session] },
-    what: { title: `${name} · ${outcome.text}`, kind: "turn", turn } };
-}
-
-function toolState(tool) {
-  const last = tool.statuses[tool.statuses.length - 1];
-  return last === "failed" ? "failed" : FINAL_STATUSES.has(last) ? "done" : "open";
-}
-
-function describeTool(track, tool) {
-  const state = toolState(tool);
-  const statuses = tool.statuses.join(" → ") || "no status";
-  const name = tool.title || tool.id;
-  const t0 = track.t[tool.frames[0]];
-  const t1 = track.t[tool.frames[tool.frames.length - 1]];
-  return {
-    classes: ["tool", state],
-    label: `${name} · ${tool.statuses[tool.statuses.length - 1] || "?"}`,
-    tooltip: `tool call ${tool.id}: ${name}${tool.kind ? ` (${tool.kind})` : ""}\n${statuses}\n${fmtDuration(t1 - t0)}, ${plural(tool.frames.length, "frame")}${
-      state === "open" ? "\nnever reached completed or failed" : ""}`,
-    data: { tool: tool.id },
-    what: { title: `tool call ${name}${tool.kind ? ` (${tool.kind})` : ""}: ${statuses}`, kind: "tool", tool },
-  };
-}
-
-function chosenOption(permission) {
-  return permission.options.find((o) => o[0] === permission.chosen) || null;
-}
-
-function describePermission(track, permission) {
-  const request = track.requests[permission.request];
-  const option = chosenOption(permission);
-  const tool = permission.tool && track.tools.find((t) => t.id === permission.tool && t.session === request.session);
-  const subject = tool ? tool.title || tool.id : permission.tool || "?";
-  let outcome;
-  let state;
-  if (option) {
-    outcome = `${option[1]} ✓`;
-    state = option[2].startsWith("reject") ? "reject" : "allow";
-  } else if (permission.outcome) {
-    outcome = permission.outcome;
-    state = permission.outcome === "error" ? "reject" : "open";
-  } else {
-    outcome = request.res === undefined ? "unanswered" : "no outcome";
-    state = "open";
-  }
-  const options = permission.options.map((o) => `${o[0] === permission.chosen ? "✓" : "·"} ${o[1]} [${o[0]}, ${o[2]}]`).join("\n");
-  const latency = track.latency(request);
-  return {
-    classes: ["perm", state],
-    label: `permission ${subject}: ${outcome}`,
-    tooltip: `permission for ${subject}\n${options}\n${latency === null ? "unanswered" : `answered in ${fmtDuration(latency)}`}`,
-    data: { tool: permission.tool || "", permission: String(permission.request) },
-    what: { title: `permission for ${subject}: ${outcome}`, kind: "permission", permission, request },
-  };
-}
-
 function drawExit(lane, width) {
   const footer = lane.track.footer;
   const t = footer ? footer.t : lane.track.duration;
@@ -512,80 +289,6 @@ function drawExit(lane, width) {
   if (x < 0 || x > width + 1) return;
   const line = lane.body.appendChild(el("div", footer ? "exit-line" : "exit-line cut"));
   line.style.left = `${Math.min(x, width - 2).toFixed(1)}px`;
-}
-
-function niceStep(raw) {
-  const power = Math.pow(10, Math.floor(Math.log10(raw)));
-  for (const m of [1, 2, 5, 10]) if (m * power >= raw) return m * power;
-  return 10 * power;
-}
-
-function drawBreaks(node, width, labelled) {
-  for (const gap of axis.breaks) {
-    const x0 = xOf(gap.a, width);
-    const x1 = xOf(gap.b, width);
-    if (x1 < 0 || x0 > width) continue;
-    const mark = node.appendChild(el("div", "gap", labelled ? `⋯ ${fmtDuration(gap.length)}` : undefined));
-    mark.style.left = `${x0.toFixed(1)}px`;
-    mark.style.width = `${Math.max(2, x1 - x0).toFixed(1)}px`;
-    mark.title = `${fmtDuration(gap.length)} without any frame (${fmtTime(gap.a)}–${fmtTime(gap.b)} s), drawn shorter; untick "shorten idle gaps" for a linear time axis`;
-  }
-}
-
-function drawRuler(width) {
-  const ruler = document.getElementById("ruler-body");
-  ruler.textContent = "";
-  const span = view.v1 - view.v0;
-  const step = niceStep((span * 110) / width);
-  const decimals = Math.min(6, Math.max(0, -Math.floor(Math.log10(step))));
-  const taken = axis.breaks.map((gap) => [xOf(gap.a, width) - 50, xOf(gap.b, width) + 60]);
-  for (let v = Math.ceil(view.v0 / step) * step; v <= view.v1; v += step) {
-    const x = ((v - view.v0) / span) * width;
-    if (taken.some(([x0, x1]) => x > x0 && x < x1)) continue; // a shortened gap's label is there
-    const tick = ruler.appendChild(el("div", "rtick", `${toTime(v).toFixed(decimals)} s`));
-    tick.style.left = `${x.toFixed(1)}px`;
-  }
-  drawBreaks(ruler, width, true);
-  for (const track of TRACKS) {
-    const footer = track.footer;
-    const t = footer ? footer.t : track.duration;
-    const x = xOf(t, width);
-    if (x < 0 || x > width + 1) continue;
-    const prefix = TRACKS.length > 1 ? `${track.label}: ` : "";
-    const text = footer ? `${prefix}exit ${footer.status}` : `${prefix}cut short`;
-    const mark = ruler.appendChild(el("div", "rexit", text));
-    mark.style.left = `${Math.max(0, Math.min(x, width - 60)).toFixed(1)}px`;
-    mark.title = footer
-      ? `${footer.signal !== null ? `killed by signal ${footer.signal}` : `exit code ${footer.exit_code}`}, ${footer.closed_first} closed first, at ${fmtTime(footer.t)} s`
-      : "the recording has no footer: it was cut short";
-    mark.addEventListener("click", () => selectExit(track));
-  }
-}
-
-function drawOverview() {
-  const bars = document.getElementById("overview-bars");
-  bars.textContent = "";
-  const bins = 200;
-  const counts = new Array(bins).fill(0);
-  for (const track of TRACKS) {
-    const length = axisLength();
-    for (let i = 0; i < track.length; i++) counts[Math.min(bins - 1, Math.floor((toAxis(track.t[i]) / length) * bins))] += 1;
-  }
-  const top = Math.max(1, ...counts);
-  counts.forEach((n, k) => {
-    if (!n) return;
-    const bar = bars.appendChild(el("div", "obar"));
-    bar.style.left = `${(k / bins) * 100}%`;
-    bar.style.width = `${100 / bins}%`;
-    bar.style.height = `${Math.max(8, Math.sqrt(n / top) * 100)}%`;
-  });
-}
-
-function drawOverviewWindow() {
-  const box = document.getElementById("overview-window");
-  const length = axisLength();
-  box.style.left = `${(view.v0 / length) * 100}%`;
-  box.style.width = `${Math.max(0.3, ((view.v1 - view.v0) / length) * 100)}%`;
 }
 
 function drawCursor(width) {
