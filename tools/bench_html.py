@@ -31,10 +31,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_inspect import A2C, C2A, ERR, Session
+from bench_inspect import A2C, C2A, ERR, HEADER, Session, footer
 
 from acp_tap.cassette.codec import dumps_compact, encode_frame_bytes, encode_record
-from acp_tap.cassette.model import Direction, Footer, Frame, Header, Payload
+from acp_tap.cassette.model import Direction, Frame, Payload
 from acp_tap.inspect.html.embed import CHUNK_BYTES, script_safe
 from tests.chromium import Chromium, Page, find_chromium
 
@@ -66,18 +66,9 @@ def generate(path: Path, frames: int, megabytes: float) -> tuple[int, int]:
     session = BigSession(rng, "mixed")
     wanted = megabytes * 1e6 / frames
     counts = {d.value: 0 for d in (C2A, A2C, ERR)}
-    header = Header(
-        acp_tap="0.1.0",
-        argv=("bench-agent",),
-        cwd="/home/dev/project",
-        started="2026-11-25T08:00:00.000000Z",
-        python=sys.version.split()[0],
-        platform=sys.platform,
-        pid=1,
-    )
     t, written = 0.0, 0
     with open(path, "wb") as f:
-        written += f.write(encode_record(header))
+        written += f.write(encode_record(HEADER))
         for seq, (direction, message) in enumerate(messages(session), start=1):
             if isinstance(message, str):
                 raw, payload = message.encode(), Payload.TEXT
@@ -90,16 +81,7 @@ def generate(path: Path, frames: int, megabytes: float) -> tuple[int, int]:
                 session.scale *= 1.05 if written / seq < wanted else 1 / 1.05
             if seq >= frames:
                 break
-        footer = Footer(
-            t=t + 0.5,
-            ended="2026-11-25T09:00:00.000000Z",
-            status=0,
-            exit_code=0,
-            signal=None,
-            closed_first="client",
-            frames=counts,
-        )
-        written += f.write(encode_record(footer))
+        written += f.write(encode_record(footer(t + 0.5, counts)))
     return written, frames
 
 

@@ -247,8 +247,11 @@ class Track {
   }
 
   promptText(turn) {
-    const value = this.value(turn.start);
-    return value && value.params ? blocksText(value.params.prompt) : "";
+    if (turn.prompt === undefined) {
+      const value = this.value(turn.start);
+      turn.prompt = value && value.params ? blocksText(value.params.prompt) : "";
+    }
+    return turn.prompt;
   }
 
   // What happened in a turn, in order: runs of joined text, tool calls, permissions, plans,

@@ -38,7 +38,7 @@ function drawListHead() {
     }
   }
   const track = STATE.listTrack;
-  head.appendChild(el("span", "chip", `${listFrames.length.toLocaleString("en")} of ${plural(track.length, "frame")}`));
+  head.appendChild(el("span", "chip", `${thousands(listFrames.length)} of ${plural(track.length, "frame")}`));
   if (STATE.focus && STATE.focus.track === track) {
     const chip = head.appendChild(el("button", "chip", `only: ${STATE.focus.title} ×`));
     chip.type = "button";
