@@ -53,11 +53,13 @@ def write_page(tmp_path: Path, *argv: str | Path) -> Path:
     return page
 
 
-def open_page(browser: Chromium, path: Path, *, width: int = 1400, height: int = 900) -> Page:
-    """Open a page, wait until it is drawn; fail on any script error."""
+def open_page(
+    browser: Chromium, path: Path, *, fragment: str = "", width: int = 1400, height: int = 900
+) -> Page:
+    """Open a page (at ``#fragment``), wait until it is drawn; fail on any script error."""
     page = browser.new_page(width, height)
     page.call("Page.addScriptToEvaluateOnNewDocument", {"source": WATCH})
-    page.open(path.resolve().as_uri())
+    page.open(path.resolve().as_uri() + (f"#{fragment}" if fragment else ""))
     state = page.wait_until(
         "document.getElementById('app').dataset.state !== 'loading' && "
         "document.getElementById('app').dataset.state",

@@ -267,3 +267,19 @@ def test_a_large_cassette_is_drawn_in_groups_and_says_so(
     assert "content was left out of the page" in seen["notices"]
     assert seen["omitted"].startswith("This frame's content was left out of the page")
     page.close()
+
+
+def test_the_address_names_the_selected_frame(browser: Chromium, tmp_path: Path) -> None:
+    """Opening the page at #f0:SEQ selects that frame; selecting another changes the address."""
+    path = write_page(tmp_path, "show", FIXTURES / "permission-allowed.ndjson")
+    page = open_page(browser, path, fragment="f0:15")
+    seen = run(
+        page,
+        """
+        const first = document.querySelector("#details .card").dataset.seq;
+        document.querySelector('.frow[data-seq="8"]').click();
+        return [first, location.hash];
+        """,
+    )
+    assert seen == ["15", "#f0:8"]
+    page.close()

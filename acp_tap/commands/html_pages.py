@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from acp_tap.commands.check import Reading, read_records
-from acp_tap.inspect.html.output import atomic_output, check_target
+from acp_tap.inspect.html.output import atomic_output
 from acp_tap.inspect.html.page import PageWriter
 
 if TYPE_CHECKING:
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 def write_show_page(args: argparse.Namespace) -> int:
     """Write CASSETTE as a page; 0, or 2 when the cassette cannot be (wholly) read."""
     cassette, output = Path(args.cassette), Path(args.html)
-    check_target(output, force=args.force, inputs=[cassette])
     try:
         cassette.open("rb").close()
     except OSError as exc:
@@ -53,7 +52,6 @@ def write_diff_page(a: Path, b: Path, output: Path, *, force: bool) -> list[Chan
     from acp_tap.inspect.diff import diff, summarize
     from acp_tap.inspect.html.alignment import aligned_rows, change_records
 
-    check_target(output, force=force, inputs=[a, b])
     with atomic_output(output, force=force, inputs=[a, b]) as write:
         page = PageWriter(write, "diff", f"acp-tap diff · {a.name} vs {b.name}")
         summaries = []
