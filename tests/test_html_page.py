@@ -253,6 +253,7 @@ def test_the_page_loads_nothing_and_its_policy_names_its_own_code() -> None:
         "header",
         "h1",
         "span",
+        "i",
         "label",
         "select",
         "input",

@@ -10,7 +10,7 @@ import pytest
 
 from acp_tap.cassette.reader import iter_records
 from acp_tap.inspect.html import embed
-from acp_tap.inspect.html.page import PageWriter
+from acp_tap.inspect.html.page import Mark, PageWriter
 from tests.browser_support import NEXT_FRAME, ROOT, assert_offline, open_page, run, write_page
 from tests.chromium import Chromium, Page
 from tests.inspect_support import (
@@ -95,12 +95,7 @@ def test_marks_point_at_their_frame(browser: Chromium, tmp_path: Path) -> None:
         writer.add_track(
             "live", iter_records(FIXTURES / "permission-rejected.ndjson"), label="live"
         )
-        mark = {
-            "track": 1,
-            "seq": 16,
-            "kind": "mismatch",
-            "text": "chose reject_once, recorded allow_once",
-        }
+        mark = Mark(1, 16, "mismatch", "chose reject_once, recorded allow_once")
         writer.finish(marks=[mark])
     page = open_page(browser, path)
     seen = run(

@@ -9,8 +9,12 @@ found its way in could neither run nor fetch.
 The model (``acp-model``) is ``{"format", "kind", "title", "tracks": [...], "changes",
 "rows", "marks", "filters"}``: ``tracks`` as :mod:`acp_tap.inspect.html.track` builds them
 (plus where their frame contents are), ``changes`` and ``rows`` the turn-aligned
-differences of ``diff``, ``marks`` frames to highlight (``{"track", "seq", "kind",
-"text"}``: a mismatch, a stall), ``filters`` the filters the page opens with.
+differences of ``diff`` (:mod:`acp_tap.inspect.html.alignment`), ``marks`` frames to
+point out (:class:`Mark`: a mismatch, a stall), ``filters`` the filters the page opens with.
+
+A page of what a replay saw (recorded against live) is two tracks, the recorded cassette
+and the live traffic as records, with the turn-aligned rows of ``diff`` and a mark on
+the frame where the replay stopped matching or stalled.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import resources
 from typing import Any
 
@@ -36,6 +40,16 @@ SCRIPTS = ("text.js", "data.js", "axis.js", "describe.js", "lanes.js", "panels.j
 """The page's script, in order: one strict-mode function scope over these files."""
 
 _DATA_MARK = "<!-- data -->"
+
+
+@attrs.frozen
+class Mark:
+    """A frame the page points out, at the top and wherever the frame is drawn."""
+
+    track: int  # the track's number, in the order tracks were added (0, 1, ...)
+    seq: int  # the frame's seq in that track
+    kind: str  # what it is, shown first: "mismatch", "stall", ...
+    text: str  # what to say about it
 
 
 @attrs.frozen
@@ -147,7 +161,7 @@ class PageWriter:
         *,
         changes: list[dict[str, Any]] | None = None,
         rows: list[dict[str, Any]] | None = None,
-        marks: list[dict[str, Any]] | None = None,
+        marks: Sequence[Mark] = (),
         filters: dict[str, Any] | None = None,
     ) -> None:
         """Write the model and the end of the page."""
@@ -160,7 +174,7 @@ class PageWriter:
             "tracks": tracks,
             "changes": changes or [],
             "rows": rows or [],
-            "marks": marks or [],
+            "marks": [attrs.asdict(m) for m in marks],
             "filters": filters or {},
         }
         self.write(json_script(model, "acp-model"))
