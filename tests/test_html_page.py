@@ -309,3 +309,20 @@ def test_diff_rows_pair_turns_by_session_and_index() -> None:
             f"session 1 turn {row['turn']}"
         ] * len(row["changes"])
     assert rows[1]["changes"] and rows[2]["changes"]
+
+
+def test_the_page_script_has_no_way_to_turn_text_into_markup_or_code() -> None:
+    """The script never parses strings as HTML or code, nor sets attributes by name: cassette
+    text can only ever become text nodes and properties."""
+    assets = Path(__file__).parent.parent / "acp_tap" / "inspect" / "html" / "assets"
+    sinks = re.compile(
+        r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|"
+        r"setAttribute|\.src\b|\.href\b|srcdoc|createContextualFragment|DOMParser"
+    )
+    found = [
+        f"{path.name}: {line.strip()}"
+        for path in sorted(assets.glob("*.js"))
+        for line in path.read_text().splitlines()
+        if sinks.search(line)
+    ]
+    assert found == []
