@@ -135,8 +135,8 @@ TWO_SESSIONS: list[Item] = [
 
 
 def test_filters_zoom_and_keys(browser: Chromium, tmp_path: Path) -> None:
-    """Session, direction and method filters narrow the lanes and the list; +, 0 and a drag
-    on the time axis zoom; j and k step through the list."""
+    """Session, direction, method and text filters narrow the lanes and the list; +, 0 and
+    a drag on the time axis zoom; j and k step through the list."""
     page = open_page(browser, write_page(tmp_path, "show", cassette(tmp_path, TWO_SESSIONS)))
     seen = run(
         page,
@@ -160,6 +160,16 @@ def test_filters_zoom_and_keys(browser: Chromium, tmp_path: Path) -> None:
         await set("f-method", "session/prompt agent_*");
         out.method = count();
         await set("f-method", "");
+        await set("f-find", "MORE");
+        await new Promise((r) => setTimeout(r, 300));
+        await frame();
+        out.found = [count(), [...document.querySelectorAll(".frow")].map((r) => r.dataset.seq)];
+        await set("f-find", '"s2"}}');
+        await new Promise((r) => setTimeout(r, 300));
+        await frame();
+        out.quoted = count();
+        await set("f-find", "");
+        await new Promise((r) => setTimeout(r, 300));
         const range = () => document.getElementById("z-range").textContent;
         document.dispatchEvent(new KeyboardEvent("keydown", {{ key: "+" }}));
         await frame();
@@ -178,6 +188,8 @@ def test_filters_zoom_and_keys(browser: Chromium, tmp_path: Path) -> None:
     assert seen["session"] == [["s2"], "5 of 14 frames"]
     assert seen["noA2c"] == "6 of 14 frames"  # 5 from the client, 1 on stderr
     assert seen["method"] == "7 of 14 frames"  # 2 prompts, 2 results, 3 chunks
+    assert seen["found"] == ["1 of 14 frames", ["13"]]  # the chunk "more", found in any case
+    assert seen["quoted"] == "1 of 14 frames"  # {"sessionId":"s2"} is only in session/new's result
     assert f"({TIMES}2.00" in seen["zoomed"]
     assert f"({TIMES}1.00" in seen["fit"]
     assert seen["stepped"] == "1"  # j: first frame, j: second, k: back to the first

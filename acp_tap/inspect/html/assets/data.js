@@ -143,6 +143,32 @@ class Track {
     this.chunkLines[chunk] = lines;
   }
 
+  // Which frames' content holds ``text`` (any case), as JSON or inside a JSON string: a
+  // mask, one byte per frame. The content is searched as it is embedded, so the text is
+  // escaped the same way first.
+  matching(text) {
+    const mask = new Uint8Array(this.length);
+    const forms = new Set([text, JSON.stringify(text).slice(1, -1)]); // as JSON, or inside a string
+    const literal = (form) => form.replace(/[<>&\u2028\u2029]/g, escapeChar16).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const pattern = new RegExp([...forms].map(literal).join("|"), "gi");
+    for (let chunk = 0; chunk < this.chunkStarts.length; chunk++) {
+      if (this.chunkText[chunk] === undefined) this.indexChunk(chunk);
+      const body = this.chunkText[chunk];
+      const lines = this.chunkLines[chunk];
+      pattern.lastIndex = 0;
+      const count = lines.length - 1;
+      for (let found = pattern.exec(body); found; found = pattern.exec(body)) {
+        const k = lowerBound(lines, found.index + 1) - 1; // the line the match starts on
+        if (k < 0 || k >= count) continue;
+        let end = lines[k + 1] - 1; // the line's newline, after its "," if not the last
+        if (body.charCodeAt(end - 1) === 44) end -= 1;
+        if (found.index + found[0].length <= end) mask[this.chunkStarts[chunk] + k] = 1;
+        pattern.lastIndex = Math.max(pattern.lastIndex, lines[k + 1]);
+      }
+    }
+    return mask;
+  }
+
   size(i) {
     const raw = this.raw(i);
     return raw === null ? null : raw.length;

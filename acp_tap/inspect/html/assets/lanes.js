@@ -12,7 +12,7 @@ const nodeInfo = new WeakMap(); // drawn element -> {track, frames, what}
 let lanes = [];
 
 const STATE = {
-  filter: { session: "", dirs: new Set(["c2a", "a2c", "err"]), regex: null },
+  filter: { session: "", dirs: new Set(["c2a", "a2c", "err"]), regex: null, text: "", found: null },
   selection: null,
   focus: null,
   listTrack: TRACKS[0],
@@ -22,6 +22,7 @@ function passes(track, i) {
   const f = STATE.filter;
   if (!f.dirs.has(track.dirName(i))) return false;
   if (f.session && f.session !== `${track.number}:${track.session[i]}`) return false;
+  if (f.found && !f.found.get(track)[i]) return false;
   if (f.regex) {
     const method = track.method(i);
     const update = track.update(i);

@@ -104,6 +104,11 @@ function setUpFilters() {
   sessions.addEventListener("change", changed);
   for (const dir of ["c2a", "a2c", "err"]) document.getElementById(`f-${dir}`).addEventListener("change", changed);
   document.getElementById("f-method").addEventListener("input", changed);
+  let typing = null;
+  document.getElementById("f-find").addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(changed, 250);
+  });
 }
 
 function readFilters() {
@@ -112,6 +117,11 @@ function readFilters() {
   f.dirs = new Set(["c2a", "a2c", "err"].filter((d) => document.getElementById(`f-${d}`).checked));
   const globs = document.getElementById("f-method").value.split(/[\s,]+/).filter(Boolean);
   f.regex = globRegExp(globs);
+  const text = document.getElementById("f-find").value;
+  if (text !== f.text) {
+    f.text = text;
+    f.found = text ? new Map(TRACKS.map((track) => [track, track.matching(text)])) : null;
+  }
 }
 
 function applyFilters() {

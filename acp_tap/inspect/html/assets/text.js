@@ -17,6 +17,10 @@ function escapeChar(ch) {
   return code < 0x100 ? "\\x" + code.toString(16).padStart(2, "0") : "\\u" + code.toString(16).padStart(4, "0");
 }
 
+function escapeChar16(ch) {
+  return "\\u" + ch.charCodeAt(0).toString(16).padStart(4, "0");
+}
+
 function visible(text) {
   return text.replace(HIDDEN, escapeChar);
 }
