@@ -67,7 +67,24 @@ def open_page(
     )
     assert state == "ready", page.evaluate("document.getElementById('notices').textContent")
     assert errors(page) == []
+    assert_laid_out(page)
     return page
+
+
+PANES = ("timeline-pane", "conversation-pane", "frames-pane", "details-pane")
+
+
+def assert_laid_out(page: Page) -> None:
+    """Every pane is on screen, none squeezed out by a long line of text."""
+    boxes = page.evaluate(
+        f"Object.fromEntries({list(PANES)!r}.map((id) => {{"
+        " const r = document.getElementById(id).getBoundingClientRect();"
+        " return [id, [r.left, r.top, r.right, r.bottom]]; }))"
+    )
+    width, height = page.evaluate("[innerWidth, innerHeight]")
+    for pane, (left, top, right, bottom) in boxes.items():
+        assert right - left > 250 and bottom - top > 100, (pane, boxes)
+        assert left >= 0 and top >= 0 and right <= width + 1 and bottom <= height + 1, (pane, boxes)
 
 
 def errors(page: Page) -> list[str]:

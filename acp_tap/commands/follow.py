@@ -64,7 +64,9 @@ def _cassette(given: str | None) -> Path | str:
     """The cassette to follow, or why there is none."""
     where = Path(given) if given is not None else Path(os.environ.get("ACP_TAP_DIR") or "cassettes")
     if not where.is_dir():
-        return where if where.exists() or given is not None else f"no directory {where}"
+        if given is not None:
+            return where
+        return f"no directory {where}: give a cassette or a directory, or set $ACP_TAP_DIR"
     candidates = sorted(p for p in where.glob("*.ndjson") if p.is_file())
     if not candidates:
         return (
