@@ -123,7 +123,7 @@ HOSTILE = ROOT / "fixtures" / "hostile-text.ndjson"
 
 CLICK_ALL = f"""
 const frame = () => {NEXT_FRAME};
-for (const node of document.querySelectorAll(".tick, .span, .item, .turn-head, .frow, .notice, .rexit")) node.click();
+for (const node of document.querySelectorAll(".tick, .span, .item, .turn-head, .frow, .notice, .rexit, .lane-label, .session-head")) node.click();
 document.querySelector("#details .card button")?.click();
 await frame();
 const stray = [...document.querySelectorAll("img, iframe, svg, a, object, embed, link, form, base, meta[http-equiv=refresh]")];

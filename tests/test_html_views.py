@@ -151,6 +151,8 @@ def test_filters_zoom_and_keys(browser: Chromium, tmp_path: Path) -> None:
           await frame();
         }};
         const out = {{ all: [lanes(), count()] }};
+        document.querySelector('.lane[data-session="s2"] .lane-label').click();
+        out.lane = [...document.querySelectorAll("#details .card")].map((c) => c.dataset.seq);
         await set("f-session", "0:1");
         out.session = [lanes(), count()];
         await set("f-session", "");
@@ -186,6 +188,7 @@ def test_filters_zoom_and_keys(browser: Chromium, tmp_path: Path) -> None:
     )
     assert seen["all"] == [["connection", "s1", "s2", "stderr"], "14 of 14 frames"]
     assert seen["session"] == [["s2"], "5 of 14 frames"]
+    assert seen["lane"] == ["6", "11", "12", "13", "14"]  # a lane's label: its every frame
     assert seen["noA2c"] == "6 of 14 frames"  # 5 from the client, 1 on stderr
     assert seen["method"] == "7 of 14 frames"  # 2 prompts, 2 results, 3 chunks
     assert seen["found"] == ["1 of 14 frames", ["13"]]  # the chunk "more", found in any case

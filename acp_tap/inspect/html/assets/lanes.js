@@ -77,9 +77,17 @@ function addLane(track, kind, session, title, sub, id) {
   const body = node.appendChild(el("div", "lane-body"));
   lanesNode.appendChild(node);
   const lane = { track, kind, session, node, body, rows: {} };
+  label.addEventListener("click", () => selectLane(lane, title));
   if (kind === "session") track.lanes.sessions[session] = lane;
   else track.lanes[kind] = lane;
   lanes.push(lane);
+}
+
+// Every frame of a lane (that the filters keep): for a session, its whole story.
+function selectLane(lane, title) {
+  const frames = [];
+  for (let i = 0; i < lane.track.length; i++) if (laneOf(lane.track, i) === lane && passes(lane.track, i)) frames.push(i);
+  select(lane.track, frames, { title: `${title}: every frame`, kind: "lane" });
 }
 
 function bodyWidth() {

@@ -260,6 +260,10 @@ function renderConversation() {
   track.sessions.forEach((id, s) => {
     const head = conversationNode.appendChild(el("div", "session-head", `Session ${s + 1} `));
     head.dataset.session = id;
+    head.addEventListener("click", () => {
+      const lane = track.lanes.sessions[s];
+      if (lane) selectLane(lane, `session ${s + 1} · ${shortId(id)}`);
+    });
     head.appendChild(el("small", "", `${id} · ${plural(track.turnsBySession[s].length, "turn")}`));
     for (const turn of track.turnsBySession[s]) conversationNode.appendChild(turnCard(track, turn));
   });
