@@ -195,7 +195,7 @@ def test_filters_zoom_and_keys(browser: Chromium, tmp_path: Path) -> None:
     assert seen["quoted"] == "1 of 14 frames"  # {"sessionId":"s2"} is only in session/new's result
     assert f"({TIMES}2.00" in seen["zoomed"]
     assert f"({TIMES}1.00" in seen["fit"]
-    assert seen["stepped"] == "1"  # j: first frame, j: second, k: back to the first
+    assert seen["stepped"] == "7"  # from frame 6 (selected with the lane): j, j, k
     box = page.evaluate(
         "(() => { const r = document.getElementById('ruler-body').getBoundingClientRect();"
         " return [r.left, r.top + r.height / 2, r.width]; })()"
