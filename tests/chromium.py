@@ -100,7 +100,11 @@ class Chromium:
             for fd in (to_child, from_child, log_fd):
                 os.close(fd)
         browser = cls(pid, commands, answers, profile, log)
-        browser.call("Target.setDiscoverTargets", {"discover": False}, timeout=30)
+        try:
+            browser.call("Target.setDiscoverTargets", {"discover": False}, timeout=30)
+        except BaseException:
+            browser.close()
+            raise
         return browser
 
     def call(
