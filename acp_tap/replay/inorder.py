@@ -11,6 +11,7 @@ general state as if those k messages had arrived one by one. Never with timing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import accumulate
 
 import attrs
@@ -83,6 +84,25 @@ class InOrder:
             tuple(accumulate(opened[: n + 1])),
             tuple(accumulate(pending[: n + 1])),
         )
+
+    def follow(
+        self, lines: Sequence[bytes | bytearray], cursor: int, plan: Plan, out: Out
+    ) -> tuple[int, int]:
+        """Send what ``lines`` release while each is the next recorded line; return the new
+        cursor and how many lines were taken (the rest leave the path)."""
+        expected, blocks, chunks = self.expected, self.wires, out.chunks
+        n, taken = len(expected), 0
+        for line in lines:
+            if cursor >= n or line != expected[cursor]:
+                break
+            cursor += 1
+            wires = blocks[cursor]
+            if wires is None:
+                self.send(cursor, plan, out)
+            elif wires:
+                chunks.extend(wires)
+            taken += 1
+        return cursor, taken
 
     def send(self, cursor: int, plan: Plan, out: Out) -> None:
         """Send what the ``cursor``-th client message releases."""
