@@ -1,6 +1,6 @@
 /* Native fast path of the recorder: frame runs of plain JSON lines in one call.
  *
- * frame_plain_lines(chunk, pos, end, seq, head, plain, limit) -> (framed, pos, count)
+ * frame_plain_lines(chunk, pos, end, seq, head, plain, limit, secrets) -> (framed, pos, count)
  *
  * Starting at ``pos`` in ``chunk`` (bytes), take each complete line ('\n'-terminated,
  * before ``end``) that is certainly stored verbatim: at most ``limit`` bytes, valid UTF-8,
@@ -14,6 +14,15 @@
  * integers long enough to hit CPython's int-parsing limit are left to the Python path
  * (acp_tap.cassette.plainlines.frame_plain_lines_py is the reference this must agree
  * with on every line it takes). The module holds no state.
+ *
+ * With ``secrets`` true (the default redaction rules are on), a line that might hold a
+ * secret (see might_hold_secret below) is not taken either.
+ *
+ * might_hold_secret(buffer, start, end) -> bool: whether buffer[start:end] holds an anchor
+ * of a default secret rule, a credential name between quotes or before '=', or a \u00XX
+ * escape of an ASCII character; its reference is
+ * acp_tap.secrets.prefilter.might_hold_secret_py, which it may exceed, never fall short of.
+ * The names come from credential_names() (checked against the Python list by the tests).
  *
  * has_control(buffer, start, end) -> bool: whether buffer[start:end] holds a byte below
  * 0x20, in one pass (acp_tap.cassette.longline's check of long lines; its reference is
@@ -341,6 +350,202 @@ static int scan_line(Scan *s)
     return s->p < s->end && *s->p == '\n';
 }
 
+/* ---- the secret prefilter ---------------------------------------------------------- */
+
+static const char *const NAMES[] = {
+    "password", "passwd", "secret", "clientsecret", "token", "accesstoken", "refreshtoken",
+    "idtoken", "authtoken", "apikey", "xapikey", "authorization", "proxyauthorization",
+    "cookie", "setcookie", "privatekey",
+};
+#define NAME_COUNT ((int)(sizeof(NAMES) / sizeof(NAMES[0])))
+#define MAX_STATES 320
+#define WINDOW 320 /* acp_tap.secrets.prefilter.WINDOW */
+
+static short trie[MAX_STATES][26]; /* 0: no such prefix (state 0 is the root) */
+static char accepting[MAX_STATES];
+
+static void build_trie(void)
+{
+    int states = 1;
+    for (int n = 0; n < NAME_COUNT; n++) {
+        int state = 0;
+        for (const char *c = NAMES[n]; *c; c++) {
+            short *next = &trie[state][*c - 'a'];
+            if (!*next)
+                *next = (short)states++;
+            state = *next;
+        }
+        accepting[state] = 1;
+    }
+}
+
+static inline int name_byte(unsigned char c)
+{
+    unsigned char l = c | 0x20;
+    return c == '-' || c == '_' || (l >= 'a' && l <= 'z');
+}
+
+/* Whether the run of [A-Za-z_-] from p is a credential name (lower-cased, without '-' and
+ * '_'), ending just before a byte equal to `close`. */
+static int name_run(cursor p, cursor end, unsigned char close)
+{
+    int state = 0;
+    for (; p < end; p++) {
+        unsigned char c = *p;
+        if (c == '-' || c == '_')
+            continue;
+        unsigned char l = c | 0x20;
+        if (l < 'a' || l > 'z')
+            break;
+        state = trie[state][l - 'a'];
+        if (!state)
+            return 0;
+    }
+    return p < end && *p == close && accepting[state];
+}
+
+/* Whether lit (n bytes; letters in lower case) is at p, within [base, end); `fold`: any case. */
+static inline int at(cursor base, cursor end, cursor p, const char *lit, Py_ssize_t n, int fold)
+{
+    if (p < base || end - p < n)
+        return 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        unsigned char c = p[k], want = (unsigned char)lit[k];
+        if (c != want && !(fold && want >= 'a' && want <= 'z' && (c | 0x20) == want))
+            return 0;
+    }
+    return 1;
+}
+#define AT(p, lit) at(base, end, (p), lit, (Py_ssize_t)sizeof(lit) - 1, 0)
+#define AT_CI(p, lit) at(base, end, (p), lit, (Py_ssize_t)sizeof(lit) - 1, 1)
+
+static int aws_key_id(cursor base, cursor end, cursor p)
+{
+    int prefix = (AT(p, "A3T") && end - p > 3 &&
+                  ((p[3] >= 'A' && p[3] <= 'Z') || (p[3] >= '0' && p[3] <= '9'))) ||
+                 AT(p, "AKIA") || AT(p, "ASIA") || AT(p, "ABIA") || AT(p, "ACCA");
+    if (!prefix || end - p < 20)
+        return 0;
+    for (int k = 4; k < 20; k++)
+        if (!((p[k] >= 'A' && p[k] <= 'Z') || (p[k] >= '2' && p[k] <= '7')))
+            return 0;
+    return 1;
+}
+
+/* "aws" at p: a keyword and a delimiter must start within WINDOW bytes after it. */
+static int aws_context(cursor base, cursor end, cursor p)
+{
+    if (!AT_CI(p, "aws"))
+        return 0;
+    cursor from = p + 3, last = end - from > WINDOW ? from + WINDOW : end;
+    int keyword = 0, delimiter = 0;
+    for (cursor q = from; q <= last && q < end; q++) {
+        unsigned char c = *q;
+        delimiter |= c == '"' || c == '\'' || c == '=' || c == ':';
+        keyword |= AT_CI(q, "key") || AT_CI(q, "pw") || AT_CI(q, "pass") || AT_CI(q, "token");
+        if (keyword && delimiter)
+            return 1;
+    }
+    return 0;
+}
+
+static const char *const GITLAB[] = {"glpat-", "glptt-", "gldt-", "glrt-", "glsoat-", "glcbt-",
+                                     "glffct-", "glft-", "glimt-", "glagent-", "gloas-"};
+
+static int dash(cursor base, cursor end, cursor p)
+{
+    if (AT(p - 2, "sk-ant-") || AT_CI(p, "-----begin") || AT_CI(p - 4, "xapp-") ||
+        (AT_CI(p - 4, "xox") && p > base))
+        return 1;
+    if (p - base < 4 || p[-1] < 'a' || p[-1] > 'z')
+        return 0;
+    for (size_t n = 0; n < sizeof(GITLAB) / sizeof(GITLAB[0]); n++) {
+        Py_ssize_t size = (Py_ssize_t)strlen(GITLAB[n]);
+        if (at(base, end, p + 1 - size, GITLAB[n], size, 0))
+            return 1;
+    }
+    return 0;
+}
+
+static int parameter(cursor base, cursor end, cursor p)
+{
+    cursor start = p;
+    while (start > base && name_byte(start[-1]))
+        start--;
+    return start < p && name_run(start, end, '=');
+}
+
+/* Whether the gate byte at p starts something a secret rule (or a key name) needs. */
+static int gate_hit(cursor base, cursor end, cursor p)
+{
+    switch (*p) {
+    case 'A':
+        return AT(p, "AIza") || aws_key_id(base, end, p);
+    case 'B':
+        return AT(p, "Bearer") || AT(p, "Basic");
+    case 'J':
+        return AT(p - 7, "T3BlbkFJ");
+    case 'G':
+        return AT(p, "GR1348941");
+    case '.':
+        return AT(p, ".ey") || AT(p - 5, "hooks.slack.com");
+    case '-':
+        return dash(base, end, p);
+    case '_':
+        return (AT(p - 3, "gh") && strchr("pousr", p[-1]) != NULL && p[-1]) ||
+               AT(p - 6, "github_pat_") || AT(p, "_gitlab_session=");
+    case '=':
+        return parameter(base, end, p);
+    case '"':
+        return name_run(p + 1, end, '"');
+    case '\\':
+        return AT(p, "\\u00") && end - p >= 6 && p[4] >= '0' && p[4] <= '7' && is_hex(p[5]);
+    case 'w':
+    case 'W':
+        return aws_context(base, end, p - 1);
+    case 'z':
+    case 'Z':
+        return AT_CI(p - 7, "authorization");
+    default:
+        return 0;
+    }
+}
+
+static int secret_hint(cursor base, cursor end)
+{
+    cursor p = base;
+#if defined(__SSE2__)
+    const __m128i fold = _mm_set1_epi8(0x20);
+    const __m128i g1 = _mm_set1_epi8('A'), g2 = _mm_set1_epi8('B'), g3 = _mm_set1_epi8('J');
+    const __m128i g4 = _mm_set1_epi8('G'), g5 = _mm_set1_epi8('.'), g6 = _mm_set1_epi8('-');
+    const __m128i g7 = _mm_set1_epi8('_'), g8 = _mm_set1_epi8('='), g9 = _mm_set1_epi8('"');
+    const __m128i g10 = _mm_set1_epi8('\\'), g11 = _mm_set1_epi8('w'), g12 = _mm_set1_epi8('z');
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)p), f = _mm_or_si128(x, fold);
+        __m128i hit = _mm_or_si128(
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, g1), _mm_cmpeq_epi8(x, g2)),
+                         _mm_or_si128(_mm_cmpeq_epi8(x, g3), _mm_cmpeq_epi8(x, g4))),
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, g5), _mm_cmpeq_epi8(x, g6)),
+                         _mm_or_si128(_mm_cmpeq_epi8(x, g7), _mm_cmpeq_epi8(x, g8))));
+        hit = _mm_or_si128(hit, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, g9),
+                                                          _mm_cmpeq_epi8(x, g10)),
+                                             _mm_or_si128(_mm_cmpeq_epi8(f, g11),
+                                                          _mm_cmpeq_epi8(f, g12))));
+        unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+        while (mask) {
+            if (gate_hit(base, end, p + __builtin_ctz(mask)))
+                return 1;
+            mask &= mask - 1;
+        }
+        p += 16;
+    }
+#endif
+    for (; p < end; p++)
+        if (gate_hit(base, end, p))
+            return 1;
+    return 0;
+}
+
 typedef struct {
     PyObject *plain;
     PyObject *last; /* bytes of the last method looked up, and whether it was plain */
@@ -449,20 +654,22 @@ static void write_frames(char *out, const char *base, const Line *lines, Py_ssiz
 static PyObject *frame_plain_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (nargs != 7) {
-        PyErr_SetString(PyExc_TypeError, "frame_plain_lines takes 7 arguments");
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "frame_plain_lines takes 8 arguments");
         return NULL;
     }
     PyObject *chunk = args[0], *head = args[4], *plain = args[5];
     if (!PyBytes_CheckExact(chunk) || !PyBytes_CheckExact(head) || !PyAnySet_Check(plain)) {
-        PyErr_SetString(PyExc_TypeError, "frame_plain_lines(bytes, int, int, int, bytes, set, int)");
+        PyErr_SetString(PyExc_TypeError,
+                        "frame_plain_lines(bytes, int, int, int, bytes, set, int, bool)");
         return NULL;
     }
     Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
     Py_ssize_t end = PyLong_AsSsize_t(args[2]);
     long long seq = PyLong_AsLongLong(args[3]);
     Py_ssize_t limit = PyLong_AsSsize_t(args[6]);
-    if (PyErr_Occurred())
+    int secrets = PyObject_IsTrue(args[7]);
+    if (secrets < 0 || PyErr_Occurred())
         return NULL;
     if (pos < 0 || end < pos || end > PyBytes_GET_SIZE(chunk) || seq < 0 || limit < 0) {
         PyErr_SetString(PyExc_ValueError, "frame_plain_lines: need 0 <= pos <= end <= len(chunk)");
@@ -485,6 +692,10 @@ static PyObject *frame_plain_lines(PyObject *module, PyObject *const *args, Py_s
             Py_XDECREF(methods.last);
             free(lines.items);
             return NULL;
+        }
+        if (verbatim && secrets) {
+            cursor start = (cursor)base + line->start;
+            verbatim = !secret_hint(start, start + line->size);
         }
         if (!verbatim)
             break;
@@ -559,7 +770,54 @@ static PyObject *has_control(PyObject *module, PyObject *args)
     return PyBool_FromLong(found);
 }
 
+static PyObject *might_hold_secret(PyObject *module, PyObject *args)
+{
+    (void)module;
+    Py_buffer view;
+    Py_ssize_t start, end;
+    if (!PyArg_ParseTuple(args, "y*nn:might_hold_secret", &view, &start, &end))
+        return NULL;
+    if (start < 0)
+        start = 0;
+    if (end > view.len)
+        end = view.len;
+    int found = 0;
+    if (start < end) {
+        cursor p = (cursor)view.buf + start, stop = (cursor)view.buf + end;
+        if (end - start > (1 << 16)) {
+            Py_BEGIN_ALLOW_THREADS
+            found = secret_hint(p, stop);
+            Py_END_ALLOW_THREADS
+        } else {
+            found = secret_hint(p, stop);
+        }
+    }
+    PyBuffer_Release(&view);
+    return PyBool_FromLong(found);
+}
+
+static PyObject *credential_names(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    PyObject *names = PyFrozenSet_New(NULL);
+    for (int n = 0; names != NULL && n < NAME_COUNT; n++) {
+        PyObject *name = PyUnicode_FromString(NAMES[n]);
+        if (name == NULL || PySet_Add(names, name) < 0) {
+            Py_XDECREF(name);
+            Py_CLEAR(names);
+            break;
+        }
+        Py_DECREF(name);
+    }
+    return names;
+}
+
 static PyMethodDef plainlines_methods[] = {
+    {"might_hold_secret", might_hold_secret, METH_VARARGS,
+     "Whether buffer[start:end] might hold something the default secret rules redact."},
+    {"credential_names", credential_names, METH_NOARGS,
+     "The credential key names the prefilter knows."},
     {"has_control", has_control, METH_VARARGS,
      "Whether buffer[start:end] holds a byte below 0x20."},
     {"frame_plain_lines", (PyCFunction)(void (*)(void))frame_plain_lines, METH_FASTCALL,
@@ -575,4 +833,8 @@ static struct PyModuleDef plainlines_module = {
     .m_methods = plainlines_methods,
 };
 
-PyMODINIT_FUNC PyInit__plainlines(void) { return PyModule_Create(&plainlines_module); }
+PyMODINIT_FUNC PyInit__plainlines(void)
+{
+    build_trie();
+    return PyModule_Create(&plainlines_module);
+}

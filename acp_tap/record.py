@@ -83,10 +83,10 @@ def spawn_error(argv0: str, exc: OSError) -> AgentStartError:
 
 
 def make_header(config: RecordConfig) -> Header:
-    """The cassette header for a recording starting now."""
+    """The cassette header for a recording starting now (its argv redacted by the rules)."""
     return Header(
         acp_tap=__version__,
-        argv=config.argv,
+        argv=Redactor(config.rules).argv(config.argv),
         cwd=os.getcwd(),
         started=utc_now(),
         python=platform.python_version(),

@@ -32,6 +32,7 @@ from acp_tap.cassette.plainlines import (
     method_key,
 )
 from acp_tap.redaction import PLACEHOLDER, Redactor, redact_frame
+from acp_tap.secrets.prefilter import might_hold_secret, pieces_might_hold_secret
 from acp_tap.wire.jsonrpc import INVALID, Envelope, Kind, envelope
 from acp_tap.wire.jsonscan import Buffer
 from acp_tap.wire.pending import PendingRequests
@@ -139,6 +140,12 @@ class Recorder:
     )  # the methods cached as plain, as frame_plain_lines takes them
     frame_plain: FramePlainLines = attrs.field(default=frame_plain_lines, kw_only=True)
     """The fast path (native when built); tests pass the pure-Python reference."""
+    _secrets: bool = attrs.field(init=False)
+    """Whether lines are checked for secrets of the default rules (by the prefilter)."""
+
+    @_secrets.default
+    def _secrets_default(self) -> bool:
+        return self.redactor is not None and self.redactor.rules.defaults
 
     def feed(self, direction: Direction, chunk: bytes, now: float) -> Batch:
         """The cassette lines for the lines ``chunk`` completes on ``direction``."""
@@ -205,7 +212,7 @@ class Recorder:
         self.counts[direction] += 1
         mid = _mid(now, direction)
         method, answers = self._route(direction, None, found)
-        if self.redactor is not None and self.redactor.may_apply(direction, method, answers):
+        if self._long_may_hold_secret(direction, long, method, answers):
             line = b"".join(long.pieces)
             raw, redacted = self._redact(direction, line, None, method, answers)
             head, rest, payload, tail = encode_parts(seq, mid, raw, Payload.JSON, redacted=redacted)
@@ -213,6 +220,17 @@ class Recorder:
         else:
             buffers = (b'{"seq":%d%s,"msg":' % (seq, mid), *long.pieces, _TAIL)
         return Batch(1, buffers, sum(map(len, buffers)))
+
+    def _long_may_hold_secret(
+        self, direction: Direction, long: LongLine, method: str | None, answers: str | None
+    ) -> bool:
+        """Whether a long line checked in place must be joined and redacted."""
+        redactor = self.redactor
+        if redactor is None:
+            return False
+        if redactor.user_rules or redactor.places_may_apply(direction, method, answers):
+            return True
+        return self._secrets and pieces_might_hold_secret(long.pieces)
 
     def _encode(
         self,
@@ -240,7 +258,7 @@ class Recorder:
             if line is None:
                 if fast:  # the hot path: runs of lines stored as they are
                     framed, pos, count = self.frame_plain(
-                        chunk, pos, end, seq, head, plain, LONG_LINE
+                        chunk, pos, end, seq, head, plain, LONG_LINE, self._secrets
                     )
                     if count:
                         seq += count
@@ -285,7 +303,7 @@ class Recorder:
                 value = scan_json(line.decode("utf-8"))
             except (UnicodeDecodeError, ValueError, RecursionError):
                 return self._frame(direction, seq, mid, line, eol)
-            if self._verbatim(direction, value):
+            if self._verbatim(direction, value, line):
                 return (b'{"seq":%d' % seq, head, line, _TAIL)
             raw, redacted = self._json(direction, line, value, None)
             return encode_parts(seq, mid, raw, Payload.JSON, redacted=redacted)
@@ -293,10 +311,11 @@ class Recorder:
             return self._frame(direction, seq, mid, line[:-1], Eol.CRLF)
         return self._frame(direction, seq, mid, line, eol)
 
-    def _verbatim(self, direction: Direction, value: Any) -> bool:
+    def _verbatim(self, direction: Direction, value: Any, line: bytes) -> bool:
         """Whether a decoded line is stored as it is: a notification (or not an object) no
         redaction rule can touch. Requests and responses (with an ``id``) say no: they are
-        tracked by :meth:`_json`. Remembered per method.
+        tracked by :meth:`_json`. Whether the method may be redacted is remembered per
+        method; whether the line may hold a secret is asked of each line.
         """
         untracked, method = filed_under(value)
         if not untracked:
@@ -304,12 +323,15 @@ class Recorder:
         cache = self._plain[direction]
         plain = cache.get(method)
         if plain is None:
-            plain = self.redactor is None or not self.redactor.may_apply(direction, method, None)
+            redactor = self.redactor
+            plain = redactor is None or not (
+                redactor.user_rules or redactor.places_may_apply(direction, method, None)
+            )
             if len(cache) < MAX_METHODS:
                 cache[method] = plain
                 if plain:
                     self._plain_keys[direction].add(method_key(method))
-        return plain
+        return plain and not (self._secrets and might_hold_secret(line))
 
     def _json(
         self,
@@ -368,7 +390,7 @@ class Recorder:
     ) -> tuple[bytes | bytearray, tuple[str, ...]]:
         """(bytes to store, redacted paths) for a JSON line, by :func:`redact_frame`."""
         redactor = self.redactor
-        if redactor is None or not redactor.may_apply(direction, method, answers):
+        if redactor is None or not redactor.may_apply(direction, method, answers, line):
             return line, ()
         frame = Frame(0, 0.0, direction, line, Payload.JSON, parsed=value)
         try:
@@ -387,7 +409,7 @@ class Recorder:
         redacted: tuple[str, ...] = ()
         if kind.payload is Payload.JSON:
             raw, redacted = self._json(direction, line, kind.value, kind.envelope)
-        elif kind.payload is Payload.TEXT and self.redactor is not None:
+        elif kind.payload is not Payload.JSON and self.redactor is not None:
             frame = redact_frame(self.redactor, Frame(0, 0.0, direction, line, kind.payload), None)
             raw, redacted = frame.raw, frame.redacted
         return encode_parts(seq, mid, raw, kind.payload, eol=eol, redacted=redacted)
