@@ -80,7 +80,7 @@ def credentials(draw: st.DrawFn) -> tuple[str, str]:
     return key, key
 
 
-prose = st.text(alphabet=string.ascii_letters + " ,:!?é😀", max_size=20)
+prose = st.text(alphabet=string.ascii_letters + " ,:!?é😀", max_size=12)  # shorter than any secret
 # a credential stands apart from the words around it (the formats end at a word boundary)
 before = st.sampled_from([" ", "(", ": ", "key=", '"', "\n"])
 after = st.sampled_from([" ", ".", ",", ")", "\n", '"', "'"])
