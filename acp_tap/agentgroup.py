@@ -27,7 +27,7 @@ import attrs
 
 WATCHDOG = (
     'trap "" TERM INT HUP; read _ignored; '
-    'kill -TERM -- "-$1" 2>/dev/null; sleep 1; kill -KILL -- "-$1" 2>/dev/null'
+    "kill -s TERM -- -$1 2>/dev/null; sleep 1; kill -s KILL -- -$1 2>/dev/null"
 )
 """The watchdog's script: wait for end of file on stdin, then end process group ``$1``."""
 

@@ -161,6 +161,26 @@ async def _record(
     return session.finish()
 
 
+@attrs.define
+class LineCount:
+    """Lines seen per stream once the recording has stopped (disk full, a recorder bug)."""
+
+    lines: dict[Direction, int] = attrs.field(factory=lambda: dict.fromkeys(Direction, 0))
+    _open: set[Direction] = attrs.field(factory=set)  # streams whose last line is unfinished
+
+    def count(self, direction: Direction, chunk: bytes | None = None) -> None:
+        """Count the lines ``chunk`` ends (or, with no chunk, the stream's last line)."""
+        if chunk is None:
+            self.lines[direction] += direction in self._open
+            self._open.discard(direction)
+            return
+        self.lines[direction] += chunk.count(b"\n")
+        if chunk.endswith(b"\n"):
+            self._open.discard(direction)
+        elif chunk:
+            self._open.add(direction)
+
+
 @attrs.define(eq=False)
 class _Session:
     config: RecordConfig
@@ -173,6 +193,7 @@ class _Session:
     token: trio.lowlevel.TrioToken = attrs.field(factory=trio.lowlevel.current_trio_token)
     outputs_done: trio.Event = attrs.field(factory=trio.Event)
     outputs_open: int = len(_OUTPUTS)
+    unframed: LineCount = attrs.field(factory=LineCount)
     client_gone: trio.Event = attrs.field(factory=trio.Event)
     client_left: set[str] = attrs.field(factory=set)  # "stdin" ended, "stdout" lost
     closed_first: str | None = None
@@ -247,7 +268,7 @@ class _Session:
             exit_code=returncode if returncode >= 0 else None,
             signal=-returncode if returncode < 0 else None,
             closed_first=self.closed_first or "agent",
-            frames={d.value: n for d, n in self.recorder.counts.items()},
+            frames={d.value: n + self.unframed.lines[d] for d, n in self.recorder.counts.items()},
             stream_errors=dict(self.relay.errors),
         )
         if not self.writer.close(footer, 10.0):
@@ -301,6 +322,8 @@ class _Session:
                 writer.put(step(direction, *chunk, self.now()))
             except Exception as exc:  # noqa: BLE001 - see the docstring
                 writer.fail(self._failure(exc, direction))
+        else:  # lines are still counted, cheaply, so the report is true
+            self.unframed.count(direction, *chunk)
         if writer.error is not None and not self.reported:
             self.reported = True
             self.relay.send(Direction.AGENT_STDERR, message_line(writer.error))

@@ -323,7 +323,7 @@ class CassetteWriter:
             self._broken = True
             self.error = (
                 f"cannot write cassette {self.path}: {error.strerror}; the session goes on, "
-                f"but the cassette ends after its {self.frames_written}th frame"
+                f"but the cassette ends after frame {self.frames_written}"
             )
         finally:
             self._written += size
