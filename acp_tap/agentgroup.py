@@ -80,7 +80,7 @@ class AgentGroup:
         return cls(pgid, watchdog, write)
 
     def end(self, grace: float) -> None:
-        """End what is left of the group (SIGTERM, up to ``grace`` s, SIGKILL); reap the watchdog."""
+        """End what is left of the group (SIGTERM, ``grace`` s, SIGKILL); reap the watchdog."""
         besides = self._watchdog.pid if self._watchdog is not None else None
         if members(self.pgid, besides=besides):
             self._signal(signal.SIGTERM)

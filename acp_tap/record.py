@@ -301,9 +301,7 @@ class _Session:
             self.say(f"writing {direction} failed: {error}; that stream ended there")
         if not self.config.quiet:
             counts = ", ".join(f"{n} {d}" for d, n in footer.frames.items())
-            self.say(
-                f"recorded {counts} frames to {writer.path}; agent status {footer.status}"
-            )
+            self.say(f"recorded {counts} frames to {writer.path}; agent status {footer.status}")
 
     def say(self, message: str) -> None:
         """Write a message to the log (once the relay has stopped; it owns the log until then)."""

@@ -16,7 +16,7 @@ Default rules (``defaults=True``, turned off by ``--no-redact``):
   and the ``value`` of ``{"name": <credential name>, "value": ...}`` pairs;
 - ``params.mcpServers[*].env`` and ``params.mcpServers[*].headers`` values, in the ACP
   list form ``[{"name", "value"}]`` and the dict form ``{"NAME": "value"}``, for every
-  method except the bulk ones in ``_BULK_METHODS`` (whose schema has no ``mcpServers``);
+  method except the bulk ones in ``BULK_METHODS`` (whose schema has no ``mcpServers``);
 - ``params.env`` values of ``terminal/create``;
 - every ``params`` member of ``authenticate`` except ``methodId`` and ``_meta`` (both
   needed to replay; ``_meta`` still gets the two rules above);
@@ -43,10 +43,11 @@ from acp_tap.cassette.codec import dumps_compact
 from acp_tap.cassette.model import Direction, Frame, Payload
 from acp_tap.errors import UsageError
 from acp_tap.secrets.engine import PLACEHOLDER, Matcher, compile_any, compile_user, scrub
+from acp_tap.secrets.places import BULK_METHODS, Path, default_targets, is_secret_method, members
 from acp_tap.secrets.prefilter import Buffer, might_hold_secret
 from acp_tap.secrets.rules import DEFAULT_RULES, is_credential_name
 
-__all__ = ["PLACEHOLDER", "RedactionRules", "Redactor", "redact_frame"]
+__all__ = ["PLACEHOLDER", "RedactionRules", "Redactor", "is_secret_method", "redact_frame"]
 
 DEFAULT_NAMES: Final = (
     "default-places",
@@ -55,31 +56,9 @@ DEFAULT_NAMES: Final = (
 )
 """The default rules as the cassette header lists them."""
 
-Path = tuple[str | int, ...]
-"""A position inside a JSON value: object keys and array indexes from the root."""
 
 _ENVELOPE = frozenset({"jsonrpc", "id", "method"})
-_AUTH_KEPT = frozenset({"methodId", "_meta"})
-_SECRET_WORDS = ("auth", "token", "credential", "secret", "password")
-_BULK_METHODS = frozenset(
-    {
-        "session/update",
-        "session/prompt",
-        "session/request_permission",
-        "fs/read_text_file",
-        "fs/write_text_file",
-        "terminal/output",
-    }
-)
-"""Methods whose params carry no default secret place (ACP schema) and can be huge."""
-
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-
-
-def is_secret_method(method: str) -> bool:
-    """Whether a method name looks like a credential exchange (e.g. ``_kiro.dev/auth/token``)."""
-    folded = method.casefold()
-    return any(word in folded for word in _SECRET_WORDS)
 
 
 def format_path(path: Path) -> str:
@@ -136,26 +115,6 @@ class RedactionRules:
         return self.defaults or bool(self.keys) or bool(self.patterns)
 
 
-def _members(value: Any) -> Iterator[tuple[str | int, Any]]:
-    if isinstance(value, dict):
-        return iter(value.items())
-    if isinstance(value, list):
-        return enumerate(value)
-    return iter(())
-
-
-def _env_values(env: Any, path: Path) -> Iterator[Path]:
-    """Paths of the secret values in an env/headers container, whatever its form."""
-    if isinstance(env, dict):  # {"NAME": "value"}
-        yield from ((*path, name) for name in env)
-    elif isinstance(env, list):
-        for index, item in enumerate(env):
-            if not isinstance(item, dict):  # "NAME=value" or anything else: all of it
-                yield (*path, index)
-            elif "value" in item:  # ACP's {"name": ..., "value": ...}
-                yield (*path, index, "value")
-
-
 @attrs.define
 class _Level:
     """One container being walked: its items so far, and whether any changed."""
@@ -168,7 +127,7 @@ class _Level:
 
     @classmethod
     def open(cls, source: dict[str, Any] | list[Any], path: Path) -> _Level:
-        return cls(source, path, _members(source))
+        return cls(source, path, members(source))
 
     def close(self) -> Any:
         if not self.changed:
@@ -187,13 +146,13 @@ def _folded_keys(redactor: Redactor) -> frozenset[str]:
 
 _FORMATS: Final = tuple((rule.pattern, rule.check, True) for rule in DEFAULT_RULES)
 _ANY_FORMAT: Final = compile_any(rule.pattern for rule in DEFAULT_RULES)
-_MEMBER_FORMATS: Final = tuple((rule.pattern, rule.check, True) for rule in DEFAULT_RULES if rule.member)
+_MEMBER_FORMATS: Final = tuple(
+    (rule.pattern, rule.check, True) for rule in DEFAULT_RULES if rule.member
+)
 
 
 def _matchers(redactor: Redactor) -> tuple[Matcher, ...]:
     return tuple((compile_user(p), None, False) for p in redactor.rules.patterns)
-
-
 
 
 @attrs.define(eq=False)
@@ -234,11 +193,13 @@ class Redactor:
             return True
         return line is None or might_hold_secret(line)
 
-    def places_may_apply(self, direction: Direction, method: str | None, answers: str | None) -> bool:
+    def places_may_apply(
+        self, direction: Direction, method: str | None, answers: str | None
+    ) -> bool:
         """Whether a default place (not a format or a key name) may apply to such a message."""
         if not self.rules.defaults:
             return False
-        if method is not None and method not in _BULK_METHODS:
+        if method is not None and method not in BULK_METHODS:
             return True
         return (
             direction is Direction.CLIENT_TO_AGENT
@@ -254,7 +215,7 @@ class Redactor:
         ``answers`` is the method of the request that ``msg`` responds to (the caller
         knows it from the ids), else None.
         """
-        targets = self._default_targets(direction, msg, answers)
+        targets = default_targets(direction, msg, answers) if self.rules.defaults else set()
         if not targets and not self.rules.defaults and not self.user_rules:
             return msg, ()
         redacted: list[Path] = []
@@ -262,7 +223,7 @@ class Redactor:
         return new, tuple(sorted({format_path(path) for path in redacted}))
 
     def text(self, text: str) -> tuple[str, tuple[str, ...]]:
-        """Apply the patterns (formats and ``--redact``) to a non-JSON line; the path is ``text``."""
+        """Apply the patterns (formats, ``--redact``) to a non-JSON line; the path is ``text``."""
         new = self._scrub(text)
         return (text, ()) if new == text else (new, ("text",))
 
@@ -273,38 +234,6 @@ class Redactor:
     def argv(self, argv: Sequence[str]) -> tuple[str, ...]:
         """The command line as the header may show it: patterns applied to each argument."""
         return tuple(self._scrub(arg) for arg in argv)
-
-    def _default_targets(self, direction: Direction, msg: Any, answers: str | None) -> set[Path]:
-        targets: set[Path] = set()
-        if not self.rules.defaults or not isinstance(msg, dict):
-            return targets
-        if (
-            answers is not None
-            and direction is Direction.CLIENT_TO_AGENT
-            and "result" in msg
-            and "method" not in msg
-            and is_secret_method(answers)
-        ):
-            targets.add(("result",))
-        method = msg.get("method")
-        if not isinstance(method, str) or method in _BULK_METHODS:
-            return targets
-        params = msg.get("params")
-        if method == "authenticate":
-            if isinstance(params, dict):
-                targets.update(("params", key) for key in params if key not in _AUTH_KEPT)
-            elif params is not None:
-                targets.add(("params",))
-        if not isinstance(params, dict):
-            return targets
-        if method == "terminal/create":
-            targets.update(_env_values(params.get("env"), ("params", "env")))
-        for name, server in _members(params.get("mcpServers")):
-            if isinstance(server, dict):
-                for field in ("env", "headers"):
-                    where = ("params", "mcpServers", name, field)
-                    targets.update(_env_values(server.get(field), where))
-        return targets
 
     def _walk(self, root: Any, targets: set[Path], redacted: list[Path]) -> Any:
         """Copy-on-write walk without recursion (JSON may nest deeper than the stack)."""
@@ -413,32 +342,34 @@ class Redactor:
 def redact_frame(redactor: Redactor, frame: Frame, answers: str | None) -> Frame:
     """The frame as the cassette should hold it: redacted and marked, or ``frame`` itself.
 
-    JSON frames are re-serialised compactly, text frames (stdout or stderr) get the
-    regular expressions, binary (b64) frames are left alone. Paths already in
-    ``frame.redacted`` are kept.
+    JSON frames are re-serialised compactly; text frames (stdout or stderr) and binary
+    (b64) frames get the patterns. Paths already in ``frame.redacted`` are kept.
     """
     if frame.payload is Payload.JSON:
-        msg = frame.message()
-        method = msg.get("method") if isinstance(msg, dict) else None
-        method = method if isinstance(method, str) else None
-        if not redactor.may_apply(frame.dir, method, answers, frame.raw):
-            return frame
-        new, paths = redactor.message(frame.dir, msg, answers)
-        if not paths:
-            return frame
-        return attrs.evolve(
-            frame, raw=dumps_compact(new), redacted=_merge(frame.redacted, paths), parsed=new
-        )
+        return _redact_json(redactor, frame, answers)
     if frame.payload is Payload.TEXT:
         text, paths = redactor.text(bytes(frame.raw).decode("utf-8", "surrogatepass"))
-        if not paths:
-            return frame
         raw = text.encode("utf-8", "surrogatepass")
-        return attrs.evolve(frame, raw=raw, redacted=_merge(frame.redacted, paths))
-    data = redactor.data(bytes(frame.raw))
-    if data == frame.raw:
+    else:
+        raw = redactor.data(bytes(frame.raw))
+        paths = ("b64",) if raw != frame.raw else ()
+    if not paths:
         return frame
-    return attrs.evolve(frame, raw=data, redacted=_merge(frame.redacted, ("b64",)))
+    return attrs.evolve(frame, raw=raw, redacted=_merge(frame.redacted, paths))
+
+
+def _redact_json(redactor: Redactor, frame: Frame, answers: str | None) -> Frame:
+    msg = frame.message()
+    method = msg.get("method") if isinstance(msg, dict) else None
+    method = method if isinstance(method, str) else None
+    if not redactor.may_apply(frame.dir, method, answers, frame.raw):
+        return frame
+    new, paths = redactor.message(frame.dir, msg, answers)
+    if not paths:
+        return frame
+    return attrs.evolve(
+        frame, raw=dumps_compact(new), redacted=_merge(frame.redacted, paths), parsed=new
+    )
 
 
 def _merge(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:

@@ -266,23 +266,7 @@ class Relay:
         polled: dict[int, int] = {}
         wanted: dict[int, tuple[Route, int]] = {}
         recorded, ended = self.recorded, self.ended
-        watched: dict[int, Route] = {}
-        while True:
-            wanted.clear()
-            watched.clear()
-            for route in self.routes:
-                if route.lost and route.watch_sink:
-                    route.watch_sink = False
-                    self.lost(route.direction)
-                interest = route.interest()
-                if interest is not None:
-                    wanted[interest[0]] = (route, interest[1])
-                if route.watch_sink and route.sink >= 0 and route.sink not in wanted:
-                    watched[route.sink] = route  # POLLERR/POLLHUP only: the reader left
-            if not wanted:
-                return
-            for fd in watched:
-                wanted[fd] = (watched[fd], 0)
+        while self._interests(wanted):
             _sync(poller, polled, wanted)
             chunks: list[tuple[Route, bytes]] = []
             ends: list[Route] = []
@@ -292,25 +276,46 @@ class Relay:
                     stopping = True
                     continue
                 route, what = wanted[fd]
-                if what == 0:
-                    if events & _HANGUP:
-                        route.hang_up()
-                    continue
-                if what == _OUT:
+                if what == _IN:
+                    chunk = route.read()
+                    if chunk:
+                        route.send(chunk)
+                        chunks.append((route, chunk))
+                    elif chunk is not None:
+                        ends.append(route)
+                elif what == _OUT:
                     route.flush()
-                    continue
-                chunk = route.read()
-                if chunk:
-                    route.send(chunk)
-                    chunks.append((route, chunk))
-                elif chunk is not None:
-                    ends.append(route)
+                elif events & _HANGUP:
+                    route.hang_up()
             for route, chunk in chunks:  # forward everything ready first, then record it
                 recorded(route.direction, chunk)
             for route in ends:
                 ended(route.direction)
             if stopping:
                 return
+
+    def _interests(self, wanted: dict[int, tuple[Route, int]]) -> bool:
+        """Fill ``wanted`` with what to poll; False once every route has finished.
+
+        A watched sink with nothing to write is polled for no event: POLLERR or POLLHUP
+        then say its reader left. A route whose sink was lost is reported once.
+        """
+        wanted.clear()
+        watched: list[Route] = []
+        for route in self.routes:
+            if route.lost and route.watch_sink:
+                route.watch_sink = False
+                self.lost(route.direction)
+            interest = route.interest()
+            if interest is not None:
+                wanted[interest[0]] = (route, interest[1])
+            if route.watch_sink and route.sink >= 0:
+                watched.append(route)
+        if not wanted:
+            return False
+        for route in watched:
+            wanted.setdefault(route.sink, (route, 0))
+        return True
 
 
 def _sync(

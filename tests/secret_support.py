@@ -19,66 +19,68 @@ def chars(alphabet: str, size: int) -> st.SearchStrategy[str]:
     return st.text(alphabet=alphabet, min_size=size, max_size=size)
 
 
-@st.composite
-def credentials(draw: st.DrawFn) -> tuple[str, str]:
-    """(text as it would appear, the secret inside it that must never reach a cassette)."""
-    kind = draw(st.integers(0, 16))
-    if kind == 0:
-        key = "sk-ant-api03-" + draw(chars(KEY, 93)) + "AA"
-        return key, key
-    if kind == 1:
-        key = "sk-proj-" + draw(chars(KEY, 74)) + "T3BlbkFJ" + draw(chars(KEY, 74))
-        return key, key
-    if kind == 2:
-        key = draw(st.sampled_from(["AKIA", "ASIA"])) + draw(chars("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16))
-        return key, key
-    if kind == 3:
-        secret = draw(chars(ALNUM + "/+", 40))
-        name = draw(st.sampled_from(["AWS_SECRET_ACCESS_KEY=", "aws_secret_access_key = '", "awsKey: "]))
-        return name + secret + ("'" if name.endswith("'") else ""), secret
-    if kind == 4:
-        key = draw(st.sampled_from(["ghp_", "gho_", "ghu_", "ghs_", "ghr_"])) + draw(chars(ALNUM, 36))
-        return key, key
-    if kind == 5:
-        key = "github_pat_" + draw(chars(WORD, 82))
-        return key, key
-    if kind == 6:
-        key = "glpat-" + draw(chars(KEY, 20))
-        return key, key
-    if kind == 7:
-        digits = chars(string.digits, 12)
-        key = f"xoxb-{draw(digits)}-{draw(digits)}-" + draw(chars(ALNUM, 24))
-        return key, key
-    if kind == 8:
-        key = "AIza" + draw(chars(KEY, 35))
-        return key, key
-    if kind == 9:
-        key = "eyJ" + draw(chars(ALNUM, 20)) + ".eyJ" + draw(chars(ALNUM, 30)) + "." + draw(chars(KEY, 20))
-        return key, key
-    if kind == 10:
-        token = draw(chars(KEY + ".~+/", 24))
-        return "Bearer " + token, token
-    if kind == 11:
-        user = draw(chars(ALNUM, 6))
-        token = base64.b64encode(f"{user}:{draw(chars(ALNUM, 10))}".encode()).decode()
-        return "Basic " + token, token
-    if kind == 12:
-        body = draw(chars(ALNUM + "+/", 96))
-        key = f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----"
-        return key, body
-    if kind == 13:
-        value = draw(chars(ALNUM, 16))
-        name = draw(st.sampled_from(["access_token", "api-key", "Password", "client_secret"]))
-        return f"https://mcp.example/sse?x=1&{name}={value}", value
-    if kind == 14:
-        token = draw(chars(KEY + ".", 20))
-        return f"Authorization: {draw(st.sampled_from(['Bearer', 'token', 'bearer']))} {token}", token
-    if kind == 15:
-        token = draw(chars(ALNUM, 20))
-        return f"proxy-authorization: {token}", token
-    key = "glrt-" + draw(chars(KEY, 20))
-    return key, key
+def same(text: str) -> tuple[str, str]:
+    """A credential that is wholly the secret."""
+    return text, text
 
+
+def pem(body: str) -> tuple[str, str]:
+    return f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----", body
+
+
+def basic(user: str, password: str) -> tuple[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return "Basic " + token, token
+
+
+UPPER32 = string.ascii_uppercase + "234567"
+credentials: st.SearchStrategy[tuple[str, str]] = st.one_of(
+    st.builds(lambda k: same("sk-ant-api03-" + k + "AA"), chars(KEY, 93)),
+    st.builds(lambda a, b: same(f"sk-proj-{a}T3BlbkFJ{b}"), chars(KEY, 74), chars(KEY, 74)),
+    st.builds(lambda p, k: same(p + k), st.sampled_from(["AKIA", "ASIA"]), chars(UPPER32, 16)),
+    st.builds(
+        lambda name, s: (name + s + ("'" if name.endswith("'") else ""), s),
+        st.sampled_from(["AWS_SECRET_ACCESS_KEY=", "aws_secret_access_key = '", "awsKey: "]),
+        chars(ALNUM + "/+", 40),
+    ),
+    st.builds(
+        lambda p, k: same(p + k),
+        st.sampled_from(["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]),
+        chars(ALNUM, 36),
+    ),
+    st.builds(lambda k: same("github_pat_" + k), chars(WORD, 82)),
+    st.builds(
+        lambda p, k: same(p + k), st.sampled_from(["glpat-", "glrt-", "gldt-"]), chars(KEY, 20)
+    ),
+    st.builds(
+        lambda a, b, c: same(f"xoxb-{a}-{b}-{c}"),
+        chars(string.digits, 12),
+        chars(string.digits, 12),
+        chars(ALNUM, 24),
+    ),
+    st.builds(lambda k: same("AIza" + k), chars(KEY, 35)),
+    st.builds(
+        lambda a, b, c: same(f"eyJ{a}.eyJ{b}.{c}"),
+        chars(ALNUM, 20),
+        chars(ALNUM, 30),
+        chars(KEY, 20),
+    ),
+    st.builds(lambda t: ("Bearer " + t, t), chars(KEY + ".~+/", 24)),
+    st.builds(basic, chars(ALNUM, 6), chars(ALNUM, 10)),
+    st.builds(pem, chars(ALNUM + "+/", 96)),
+    st.builds(
+        lambda name, v: (f"https://mcp.example/sse?x=1&{name}={v}", v),
+        st.sampled_from(["access_token", "api-key", "Password", "client_secret"]),
+        chars(ALNUM, 16),
+    ),
+    st.builds(
+        lambda scheme, t: (f"Authorization: {scheme} {t}", t),
+        st.sampled_from(["Bearer", "token", "bearer"]),
+        chars(KEY + ".", 20),
+    ),
+    st.builds(lambda t: (f"proxy-authorization: {t}", t), chars(ALNUM, 20)),
+)
+"""(text as it would appear, the secret inside it that must never reach a cassette)."""
 
 prose = st.text(alphabet=string.ascii_letters + " ,:!?é😀", max_size=12)  # shorter than any secret
 # a credential stands apart from the words around it (the formats end at a word boundary)
@@ -89,7 +91,7 @@ after = st.sampled_from([" ", ".", ",", ")", "\n", '"', "'"])
 @st.composite
 def carrying(draw: st.DrawFn) -> tuple[str, str]:
     """A string carrying one credential in prose: (string, the secret)."""
-    text, secret = draw(credentials())
+    text, secret = draw(credentials)
     return draw(prose) + draw(before) + text + draw(after) + draw(prose), secret
 
 

@@ -10,13 +10,14 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.helpers import ACP_TAP, ECHO, TIMEOUT, python_agent, run_cli
 
 
-def lines_of(path: Path) -> list[dict[str, object]]:
+def lines_of(path: Path) -> list[dict[str, Any]]:
     """Every line of a cassette, each of which must be whole JSON."""
     return [json.loads(line) for line in path.read_bytes().splitlines()]
 
@@ -65,7 +66,12 @@ def test_record_refuses_a_device_output() -> None:
 def test_redact_in_place_refuses_a_symlink(tmp_path: Path) -> None:
     """`redact --in-place LINK` is refused: the link stays a link, the real file unchanged."""
     real = tmp_path / "real.ndjson"
-    assert run_cli(["record", "-q", "--no-redact", "-o", real, "--", *ECHO], b"password=hunter2\n").returncode == 0
+    assert (
+        run_cli(
+            ["record", "-q", "--no-redact", "-o", real, "--", *ECHO], b"password=hunter2\n"
+        ).returncode
+        == 0
+    )
     before = real.read_bytes()
     link = tmp_path / "link.ndjson"
     link.symlink_to(real)
@@ -270,3 +276,200 @@ def test_record_killed_after_a_long_session_takes_the_agent_group_along(
     process.stdin.close()
 
     assert wait_gone([agent, helper], 15) == []
+
+
+# -- secrets in every usual place, through the real proxy -------------------------------------
+
+ANTHROPIC = "sk-ant-api03-" + "Ab3_x-9" * 13 + "zz" + "AA"
+GITHUB = "ghp_" + "a1B2c3D4e5" * 3 + "F6g7H8"
+JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+CLIENT_LINES = [
+    {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {"protocolVersion": 1, "_meta": {"authorization": "Bearer init-secret-1"}},
+    },
+    {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "authenticate",
+        "params": {"methodId": "key", "_meta": {"apiKey": "meta-secret-2"}},
+    },
+    {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "session/new",
+        "params": {
+            "cwd": "/w",
+            "mcpServers": [
+                {
+                    "type": "http",
+                    "name": "m",
+                    "url": "https://mcp.example/sse?access_token=url-secret-3",
+                    "headers": [],
+                }
+            ],
+        },
+    },
+    {
+        "jsonrpc": "2.0",
+        "id": 3,
+        "method": "session/prompt",
+        "params": {
+            "sessionId": "s",
+            "prompt": [{"type": "text", "text": f"use {ANTHROPIC} please"}],
+        },
+    },
+    {
+        "jsonrpc": "2.0",
+        "id": 4,
+        "method": "_vendor.dev/login",
+        "params": {
+            "password": "ext-secret-4",
+            "api_key": "ext-secret-5",
+            "token": "ext-secret-6",
+            "inputTokens": 12,
+            "maxTokens": 99,
+            "tokenizer": "bpe",
+        },
+    },
+]
+AGENT_LINES = [
+    {
+        "jsonrpc": "2.0",
+        "method": "session/update",
+        "params": {
+            "sessionId": "s",
+            "update": {
+                "sessionUpdate": "agent_message_chunk",
+                "content": {"type": "text", "text": f"token {GITHUB}."},
+            },
+        },
+    },
+    {
+        "jsonrpc": "2.0",
+        "id": "t-1",
+        "method": "terminal/create",
+        "params": {
+            "sessionId": "s",
+            "command": "curl",
+            "args": ["-H", "Authorization: Bearer term-secret-7", "https://x"],
+        },
+    },
+    {"jsonrpc": "2.0", "method": "_kiro.dev/metadata", "params": {"jwt": JWT}},
+]
+SECRETS = [
+    "init-secret-1",
+    "meta-secret-2",
+    "url-secret-3",
+    ANTHROPIC,
+    "ext-secret-4",
+    "ext-secret-5",
+    "ext-secret-6",
+    GITHUB,
+    "term-secret-7",
+    JWT,
+    "stderr-secret-8",
+    "argv-secret-9",
+    "REALKEY",
+]
+
+
+def test_secrets_in_every_usual_place_stay_out_of_the_cassette(cassette: Path) -> None:
+    """Defaults hide each secret; relayed bytes are unchanged; --redact's text is not published."""
+    agent_out = b"".join(json.dumps(m).encode() + b"\n" for m in AGENT_LINES)
+    agent = python_agent(
+        f"""
+        import sys
+        sys.stderr.write("GET /v1 Authorization: Bearer stderr-secret-8\\n"); sys.stderr.flush()
+        sys.stdout.buffer.write({agent_out!r}); sys.stdout.flush()
+        sys.stdin.read()
+        """
+    )
+    sent = b"".join(json.dumps(m).encode() + b"\n" for m in CLIENT_LINES)
+    done = run_cli(
+        [
+            "record",
+            "-q",
+            "--redact",
+            "sk-REALKEY",
+            "-o",
+            cassette,
+            "--",
+            *agent,
+            "--token=ghp_argvsecret",
+            "Bearer argv-secret-9",
+        ],
+        sent + b"my key is sk-REALKEY\n",
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == agent_out  # relayed unchanged
+    text = cassette.read_bytes()
+    for secret in SECRETS:
+        assert secret.encode() not in text, secret
+    records = lines_of(cassette)
+    header = records[0]
+    assert "regex#1" in header["redaction"] and "Bearer [REDACTED]" in header["argv"]
+    login = next(r for r in records if r.get("msg", {}).get("method") == "_vendor.dev/login")
+    assert login["msg"]["params"]["inputTokens"] == 12
+    assert login["msg"]["params"]["tokenizer"] == "bpe"
+    assert login["msg"]["params"]["maxTokens"] == 99
+
+
+def test_redact_applies_the_new_defaults_to_an_old_cassette(cassette: Path, tmp_path: Path) -> None:
+    """A cassette recorded without redaction, with an old header, is cleaned by `redact`."""
+    assert (
+        run_cli(
+            ["record", "-q", "--no-redact", "-o", cassette, "--", *ECHO],
+            b"".join(json.dumps(m).encode() + b"\n" for m in CLIENT_LINES),
+        ).returncode
+        == 0
+    )
+    lines = cassette.read_bytes().splitlines()
+    old_header = json.loads(lines[0]) | {
+        "redaction": ["defaults", "regex:hunter2"],
+        "argv": ["agent", "--key", GITHUB],
+    }
+    cassette.write_bytes(b"\n".join([json.dumps(old_header).encode(), *lines[1:]]) + b"\n")
+    out = tmp_path / "clean.ndjson"
+
+    done = run_cli(["redact", "-o", out, cassette])
+
+    assert done.returncode == 0, done.stderr
+    text = out.read_bytes()
+    for secret in [
+        "init-secret-1",
+        "meta-secret-2",
+        "url-secret-3",
+        ANTHROPIC,
+        "ext-secret-4",
+        GITHUB,
+        "hunter2",
+    ]:
+        assert secret.encode() not in text, secret
+    header = lines_of(out)[0]
+    assert header["redaction"][:2] == ["default-places", "regex#1"]
+
+
+def test_a_catastrophic_pattern_does_not_delay_the_session(cassette: Path) -> None:
+    """`--redact '(a+)+$'` against a run of `a`s (18 s per line with backtracking) is instant."""
+    line = b'{"jsonrpc":"2.0","method":"x","params":{"t":"' + b"a" * 28 + b'!"}}\n'
+    began = time.monotonic()
+    done = run_cli(["record", "-q", "--redact", "(a+)+$", "-o", cassette, "--", *ECHO], line * 2)
+    assert done.returncode == 0
+    assert done.stdout == line * 2
+    assert time.monotonic() - began < 10
+
+
+@pytest.mark.parametrize(
+    ("pattern", "construct"),
+    [(r"(\w+)\1", r"back-reference \1"), ("(?<=key=)\\w+", "look-behind (?<=...)")],
+)
+def test_pattern_re2_cannot_run_is_refused_before_the_session(pattern: str, construct: str) -> None:
+    """A --redact pattern that needs backtracking: exit 2 naming the construct; no agent runs."""
+    done = run_cli(["record", "--redact", pattern, "--", *ECHO], b"x\n")
+    assert done.returncode == 2
+    assert construct.encode() in done.stderr
+    assert done.stderr.count(b"\n") == 1

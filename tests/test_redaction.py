@@ -379,7 +379,9 @@ def test_invalid_regex_is_a_usage_error_naming_it() -> None:
         pytest.param("(?>a)", "atomic group (?>...)", id="atomic"),
     ],
 )
-def test_pattern_re2_cannot_run_is_refused_naming_the_construct(pattern: str, construct: str) -> None:
+def test_pattern_re2_cannot_run_is_refused_naming_the_construct(
+    pattern: str, construct: str
+) -> None:
     """Patterns that need backtracking are refused, saying which construct is the problem."""
     with pytest.raises(UsageError, match=re.escape(construct)):
         RedactionRules.from_options(no_redact=False, keys=(), patterns=(pattern,))
@@ -433,10 +435,22 @@ def test_describe_and_active() -> None:
 
     described = rules.describe()
     assert described[:2] == ("default-places", "credential-keys")
-    assert {"anthropic-api-key", "openai-api-key", "aws-access-token", "aws-secret-access-key",
-            "github-pat", "gitlab-pat", "slack-bot-token", "gcp-api-key", "jwt", "private-key",
-            "authorization-header", "bearer-token", "basic-credentials",
-            "url-credential-parameter"} <= set(described)
+    assert {
+        "anthropic-api-key",
+        "openai-api-key",
+        "aws-access-token",
+        "aws-secret-access-key",
+        "github-pat",
+        "gitlab-pat",
+        "slack-bot-token",
+        "gcp-api-key",
+        "jwt",
+        "private-key",
+        "authorization-header",
+        "bearer-token",
+        "basic-credentials",
+        "url-credential-parameter",
+    } <= set(described)
     assert described[-3:] == ("key:API_KEY", "regex#1", "regex#2")
     assert not any("sk-" in item or "hunter" in item for item in described)
     assert not RedactionRules(defaults=False).active

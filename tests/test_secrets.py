@@ -20,7 +20,7 @@ from acp_tap.secrets.prefilter import (
     pieces_might_hold_secret,
 )
 from acp_tap.secrets.rules import CREDENTIAL_NAMES, is_credential_name
-from tests.secret_support import carrying, credentials, leaked, messages
+from tests.secret_support import carrying, leaked, messages
 
 DEFAULTS = Redactor(RedactionRules())
 C2A = Direction.CLIENT_TO_AGENT
@@ -30,13 +30,43 @@ needs_native = pytest.mark.skipif(NATIVE is None, reason="acp_tap._plainlines is
 @pytest.mark.parametrize(
     ("key", "expected"),
     [
-        *[(key, True) for key in ["password", "PASSWD", "client_secret", "x-api-key", "API_KEY",
-                                  "accessToken", "refresh_token", "id-token", "authToken",
-                                  "Authorization", "Proxy-Authorization", "cookie", "Set-Cookie",
-                                  "private_key", "__token__", "secret"]],
-        *[(key, False) for key in ["inputTokens", "maxTokens", "tokenCount", "tokenizer",
-                                   "tokens", "secrets", "passwordHint", "api", "key",
-                                   "to\u212aen", "githubToken"]],
+        *[
+            (key, True)
+            for key in [
+                "password",
+                "PASSWD",
+                "client_secret",
+                "x-api-key",
+                "API_KEY",
+                "accessToken",
+                "refresh_token",
+                "id-token",
+                "authToken",
+                "Authorization",
+                "Proxy-Authorization",
+                "cookie",
+                "Set-Cookie",
+                "private_key",
+                "__token__",
+                "secret",
+            ]
+        ],
+        *[
+            (key, False)
+            for key in [
+                "inputTokens",
+                "maxTokens",
+                "tokenCount",
+                "tokenizer",
+                "tokens",
+                "secrets",
+                "passwordHint",
+                "api",
+                "key",
+                "to\u212aen",
+                "githubToken",
+            ]
+        ],
     ],
 )
 def test_credential_names_are_exactly_the_listed_ones(key: str, expected: bool) -> None:
@@ -118,15 +148,28 @@ lines = (
     st.builds(raw, st.dictionaries(json_text, json_text | st.integers(), max_size=5))
     | st.builds(lambda t: t.encode("utf-8", "surrogatepass"), json_text)
     | st.binary(max_size=60)
-    | st.sampled_from([b'{"ToKeN":1}', b"?a-c_c-e_s_s-token=1", b'"\\u0041KIA"', b"AWS key: '",
-                       b"x.eyJ", b"-----BeGiN", b"XOXB-1", b"gldt-", b"authoriZation"])
+    | st.sampled_from(
+        [
+            b'{"ToKeN":1}',
+            b"?a-c_c-e_s_s-token=1",
+            b'"\\u0041KIA"',
+            b"AWS key: '",
+            b"x.eyJ",
+            b"-----BeGiN",
+            b"XOXB-1",
+            b"gldt-",
+            b"authoriZation",
+        ]
+    )
 )
 
 
 @needs_native
 @settings(max_examples=500, deadline=None)
 @given(data=lines, cut=st.integers(0, 80), extra=st.binary(max_size=40))
-def test_native_prefilter_flags_all_the_reference_flags(data: bytes, cut: int, extra: bytes) -> None:
+def test_native_prefilter_flags_all_the_reference_flags(
+    data: bytes, cut: int, extra: bytes
+) -> None:
     """Any bytes, any range: the C prefilter never says no where the reference says yes."""
     assert NATIVE is not None
     buffer = extra[:cut] + data + extra[cut:]
@@ -136,7 +179,9 @@ def test_native_prefilter_flags_all_the_reference_flags(data: bytes, cut: int, e
 
 
 @settings(max_examples=200, deadline=None)
-@given(text_secret=carrying(), cuts=st.lists(st.integers(1, 50), max_size=6), pad=st.integers(0, 900))
+@given(
+    text_secret=carrying(), cuts=st.lists(st.integers(1, 50), max_size=6), pad=st.integers(0, 900)
+)
 def test_a_line_in_pieces_is_flagged_as_the_whole_line(
     text_secret: tuple[str, str], cuts: list[int], pad: int
 ) -> None:

@@ -129,9 +129,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(bytes, lambda v, _: base64.b64decode(v))
     conv.register_unstructure_hook(  # a footer names stream errors only if there were any
         Footer,
-        make_dict_unstructure_fn(
-            Footer, conv, stream_errors=override(omit_if_default=True)
-        ),
+        make_dict_unstructure_fn(Footer, conv, stream_errors=override(omit_if_default=True)),
     )
     return conv
 

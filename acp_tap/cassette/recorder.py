@@ -409,7 +409,7 @@ class Recorder:
         redacted: tuple[str, ...] = ()
         if kind.payload is Payload.JSON:
             raw, redacted = self._json(direction, line, kind.value, kind.envelope)
-        elif kind.payload is not Payload.JSON and self.redactor is not None:
+        elif self.redactor is not None:  # text and b64 lines get the patterns
             frame = redact_frame(self.redactor, Frame(0, 0.0, direction, line, kind.payload), None)
             raw, redacted = frame.raw, frame.redacted
         return encode_parts(seq, mid, raw, kind.payload, eol=eol, redacted=redacted)

@@ -44,8 +44,7 @@ def merge_descriptions(old: Iterable[str], rules: RedactionRules) -> tuple[str, 
     for item in old:
         if item.startswith(("regex:", "regex#")):
             regexes += 1
-            item = f"regex#{regexes}"
-        elif item == "defaults":  # older versions named the default rules as one
-            item = "default-places"
-        kept.append(item)
+            kept.append(f"regex#{regexes}")
+        else:  # older versions named the default rules as one: "defaults"
+            kept.append("default-places" if item == "defaults" else item)
     return tuple(dict.fromkeys((*kept, *rules.describe(first_regex=regexes + 1))))

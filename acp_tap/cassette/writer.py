@@ -60,8 +60,12 @@ def _refusal(path: Path) -> str | None:
     if stat.S_ISLNK(mode):
         return "is a symbolic link (acp-tap never writes through one; give the real path)"
     if not stat.S_ISREG(mode):
-        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a directory" if stat.S_ISDIR(mode) else (
-            "a device or socket"
+        kind = (
+            "a FIFO"
+            if stat.S_ISFIFO(mode)
+            else "a directory"
+            if stat.S_ISDIR(mode)
+            else ("a device or socket")
         )
         return f"is {kind}, not a regular file"
     return None
@@ -132,7 +136,9 @@ def write_prefix(
     return total, None
 
 
-def _complete_records(buffers: Sequence[bytes | bytearray | memoryview], size: int) -> tuple[int, int]:
+def _complete_records(
+    buffers: Sequence[bytes | bytearray | memoryview], size: int
+) -> tuple[int, int]:
     """Of the first ``size`` bytes of ``buffers``: (bytes up to the last whole line, lines)."""
     data = b"".join(bytes(buf) for buf in buffers)[:size]
     end = data.rfind(b"\n") + 1

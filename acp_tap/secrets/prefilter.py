@@ -21,7 +21,7 @@ same question; it may say yes more often than :func:`might_hold_secret_py`, neve
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from acp_tap.native import native
@@ -75,7 +75,7 @@ def might_hold_secret(data: Buffer, start: int = 0, end: int | None = None) -> b
     return NATIVE(data, start, len(data) if end is None else end)
 
 
-def pieces_might_hold_secret(pieces: list[bytes]) -> bool:
+def pieces_might_hold_secret(pieces: Sequence[Buffer]) -> bool:
     """The same question for a line held in pieces, without joining them.
 
     Each piece is asked alone, and so is each seam (the last and first ``2 * WINDOW``
@@ -85,6 +85,6 @@ def pieces_might_hold_secret(pieces: list[bytes]) -> bool:
     for index, piece in enumerate(pieces):
         if might_hold_secret(piece):
             return True
-        if index and might_hold_secret(pieces[index - 1][-span:] + piece[:span]):
+        if index and might_hold_secret(bytes(pieces[index - 1][-span:]) + bytes(piece[:span])):
             return True
     return False

@@ -69,7 +69,7 @@ def is_credential_name(key: str) -> bool:
 # at the end of a sentence ("... AA.") or in parentheses would escape them, so any
 # character that cannot continue the secret ends it here.
 _GITLEAKS_END = r"""(?:[\x60'"\s;]|\\[nr]|$)"""
-_SECRET_END = r"(?:[^0-9A-Za-z_\-]|$)"
+_TOKEN_END = r"(?:[^0-9A-Za-z_\-]|$)"  # noqa: S105 (a pattern, not a password)
 _ADAPTED = {  # rule id -> (text in the vendored regex, what runs instead)
     "slack-webhook-url": ("hooks.slack.com", r"hooks\.slack\.com"),  # dots meant literally
 }
@@ -114,7 +114,7 @@ def _vendored(name: str) -> list[dict[str, Any]]:
 def _gitleaks_rules() -> list[SecretRule]:
     rules = []
     for rule in _vendored("gitleaks.toml"):
-        regex: str = rule["regex"].replace(_GITLEAKS_END, _SECRET_END)
+        regex: str = rule["regex"].replace(_GITLEAKS_END, _TOKEN_END)
         if rule["id"] in _ADAPTED:
             old, new = _ADAPTED[rule["id"]]
             regex = regex.replace(old, new)
@@ -129,8 +129,13 @@ def _detect_secrets_rules() -> list[SecretRule]:
     regex = (
         rule["regex"]
         .replace("aws", _ascii_ci("aws"))
-        .replace("(?:key|pwd|pw|password|pass|token)", _ascii_ci("(?:key|pwd|pw|password|pass|token)"))
-        .replace(r"""['\"]([0-9a-zA-Z/+]{40})['\"]""", r"""(?:['"]|[=:][ \t]*)([0-9a-zA-Z/+]{40})(?:['"]|[^0-9a-zA-Z/+=]|$)""")
+        .replace(
+            "(?:key|pwd|pw|password|pass|token)", _ascii_ci("(?:key|pwd|pw|password|pass|token)")
+        )
+        .replace(
+            r"""['\"]([0-9a-zA-Z/+]{40})['\"]""",
+            r"""(?:['"]|[=:][ \t]*)([0-9a-zA-Z/+]{40})(?:['"]|[^0-9a-zA-Z/+=]|$)""",
+        )
     )
     return [SecretRule(rule["id"], compile_bytes(regex), member=True)]
 
