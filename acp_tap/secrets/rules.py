@@ -72,6 +72,8 @@ _GITLEAKS_END = r"""(?:[\x60'"\s;]|\\[nr]|$)"""
 _TOKEN_END = r"(?:[^0-9A-Za-z_\-]|$)"  # noqa: S105 (a pattern, not a password)
 _ADAPTED = {  # rule id -> (text in the vendored regex, what runs instead)
     "slack-webhook-url": ("hooks.slack.com", r"hooks\.slack\.com"),  # dots meant literally
+    # a key ending in "-" has no word boundary after it; the end is checked just after
+    "openai-api-key": (r"{58})\b|sk-", "{58})|sk-"),
 }
 
 
