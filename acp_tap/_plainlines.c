@@ -834,12 +834,14 @@ static int any_control(cursor p, cursor end)
     return 0;
 }
 
-static PyObject *has_control(PyObject *module, PyObject *args)
+/* Parse (buffer, start, end), clamp the range and answer whether `scan` finds something in
+ * it, without the GIL when it is longer than `unlocked` bytes. */
+static PyObject *scan_buffer(PyObject *args, const char *format, int (*scan)(cursor, cursor),
+                             Py_ssize_t unlocked)
 {
-    (void)module;
     Py_buffer view;
     Py_ssize_t start, end;
-    if (!PyArg_ParseTuple(args, "y*nn:has_control", &view, &start, &end))
+    if (!PyArg_ParseTuple(args, format, &view, &start, &end))
         return NULL;
     if (start < 0)
         start = 0;
@@ -848,38 +850,28 @@ static PyObject *has_control(PyObject *module, PyObject *args)
     int found = 0;
     if (start < end) {
         cursor p = (cursor)view.buf + start, stop = (cursor)view.buf + end;
-        Py_BEGIN_ALLOW_THREADS
-        found = any_control(p, stop);
-        Py_END_ALLOW_THREADS
+        if (end - start > unlocked) {
+            Py_BEGIN_ALLOW_THREADS
+            found = scan(p, stop);
+            Py_END_ALLOW_THREADS
+        } else {
+            found = scan(p, stop);
+        }
     }
     PyBuffer_Release(&view);
     return PyBool_FromLong(found);
 }
 
+static PyObject *has_control(PyObject *module, PyObject *args)
+{
+    (void)module;
+    return scan_buffer(args, "y*nn:has_control", any_control, 0);
+}
+
 static PyObject *might_hold_secret(PyObject *module, PyObject *args)
 {
     (void)module;
-    Py_buffer view;
-    Py_ssize_t start, end;
-    if (!PyArg_ParseTuple(args, "y*nn:might_hold_secret", &view, &start, &end))
-        return NULL;
-    if (start < 0)
-        start = 0;
-    if (end > view.len)
-        end = view.len;
-    int found = 0;
-    if (start < end) {
-        cursor p = (cursor)view.buf + start, stop = (cursor)view.buf + end;
-        if (end - start > (1 << 16)) {
-            Py_BEGIN_ALLOW_THREADS
-            found = secret_hint(p, stop);
-            Py_END_ALLOW_THREADS
-        } else {
-            found = secret_hint(p, stop);
-        }
-    }
-    PyBuffer_Release(&view);
-    return PyBool_FromLong(found);
+    return scan_buffer(args, "y*nn:might_hold_secret", secret_hint, 1 << 16);
 }
 
 static PyObject *credential_names(PyObject *module, PyObject *unused)
