@@ -37,8 +37,12 @@ POLL = 0.05
 
 def members(pgid: int, *, besides: int | None = None) -> list[int]:
     """The live processes of group ``pgid`` (from /proc; zombies do not count)."""
-    found = []
-    for entry in Path("/proc").iterdir():
+    found: list[int] = []
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:  # no /proc: nothing to wait for, the group is killed anyway
+        return found
+    for entry in entries:
         if not entry.name.isdigit() or int(entry.name) == besides:
             continue
         try:
