@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from acp_tap.cassette.classify import LONG_LINE
 from acp_tap.cassette.codec import MAX_DEPTH, too_deep
 from acp_tap.cassette.longline import has_control_py
 from acp_tap.cassette.model import Direction
@@ -25,7 +26,7 @@ from acp_tap.cassette.plainlines import (
     frame_plain_lines_py,
     method_key,
 )
-from acp_tap.cassette.recorder import LONG_LINE, Recorder
+from acp_tap.cassette.recorder import Recorder
 from acp_tap.native import native
 from acp_tap.redaction import RedactionRules, Redactor
 

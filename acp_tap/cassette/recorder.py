@@ -22,8 +22,9 @@ from typing import Any, Final
 
 import attrs
 
+from acp_tap.cassette.classify import LONG_LINE, classify, classify_text
 from acp_tap.cassette.codec import dumps_compact, encode_parts, loads_strict, scan_json
-from acp_tap.cassette.longline import LongLine, classify_large
+from acp_tap.cassette.longline import LongLine
 from acp_tap.cassette.model import Direction, Eol, Frame, Payload
 from acp_tap.cassette.plainlines import (
     FramePlainLines,
@@ -36,9 +37,6 @@ from acp_tap.secrets.prefilter import might_hold_secret, pieces_might_hold_secre
 from acp_tap.wire.jsonrpc import INVALID, Envelope, Kind, envelope
 from acp_tap.wire.jsonscan import Buffer
 from acp_tap.wire.pending import PendingRequests
-
-LONG_LINE = 1 << 16
-"""Lines longer than this are checked in place first (fast for long strings, e.g. images)."""
 
 OWN_BUFFER = 1 << 16
 """A line at least this long is written from its own buffer (never copied into a batch)."""
@@ -55,15 +53,6 @@ _OBJECT = re.compile(rb"[ \t\n]*+\{")
 
 
 @attrs.frozen
-class Classified:
-    """What a line is: how to store it, its decoded value (if cheap) and its envelope."""
-
-    payload: Payload
-    value: Any = None
-    envelope: Envelope = INVALID
-
-
-@attrs.frozen
 class Batch:
     """Cassette lines for ``frames`` frames: ``buffers`` concatenated, ``size`` bytes in all."""
 
@@ -73,35 +62,6 @@ class Batch:
 
 
 EMPTY = Batch(0, (), 0)
-
-
-def classify(content: bytes | bytearray) -> Classified:
-    """Decide how a line is stored. JSON lines with a raw CR are kept as text, byte-exact."""
-    if _CR in content:
-        return classify_text(content)
-    if len(content) > LONG_LINE:
-        found = classify_large(content)
-        return classify_text(content) if found is None else Classified(Payload.JSON, None, found)
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        return Classified(Payload.BINARY)
-    try:
-        value = scan_json(text)
-    except ValueError:
-        return Classified(Payload.TEXT)
-    except RecursionError:  # deeper than JSON readers go: kept exactly, as text
-        return Classified(Payload.TEXT)
-    return Classified(Payload.JSON, value, envelope(value))
-
-
-def classify_text(content: bytes | bytearray) -> Classified:
-    """stderr lines are logs: text when UTF-8, else binary; never embedded as JSON."""
-    try:
-        content.decode("utf-8")
-    except UnicodeDecodeError:
-        return Classified(Payload.BINARY)
-    return Classified(Payload.TEXT)
 
 
 def _mid(now: float, direction: Direction) -> bytes:
