@@ -1,6 +1,6 @@
 /* Native fast path of the recorder: frame runs of plain JSON lines in one call.
  *
- * frame_plain_lines(chunk, pos, end, seq, head, plain, limit) -> (framed, pos, count)
+ * frame_plain_lines(chunk, pos, end, seq, head, plain, limit, secrets) -> (framed, pos, count)
  *
  * Starting at ``pos`` in ``chunk`` (bytes), take each complete line ('\n'-terminated,
  * before ``end``) that is certainly stored verbatim: at most ``limit`` bytes, valid UTF-8,
@@ -14,6 +14,15 @@
  * integers long enough to hit CPython's int-parsing limit are left to the Python path
  * (acp_tap.cassette.plainlines.frame_plain_lines_py is the reference this must agree
  * with on every line it takes). The module holds no state.
+ *
+ * With ``secrets`` true (the default redaction rules are on), a line that might hold a
+ * secret (see might_hold_secret below) is not taken either.
+ *
+ * might_hold_secret(buffer, start, end) -> bool: whether buffer[start:end] holds an anchor
+ * of a default secret rule, a credential name between quotes or before '=', or a \u00XX
+ * escape of an ASCII character; its reference is
+ * acp_tap.secrets.prefilter.might_hold_secret_py, which it may exceed, never fall short of.
+ * The names come from credential_names() (checked against the Python list by the tests).
  *
  * has_control(buffer, start, end) -> bool: whether buffer[start:end] holds a byte below
  * 0x20, in one pass (acp_tap.cassette.longline's check of long lines; its reference is
@@ -33,6 +42,7 @@ typedef struct {
     cursor p;
     cursor end;
     int depth;
+    int secret; /* a string is a credential name, or has a \u00XX escape of ASCII */
     cursor method; /* the top-level "method" string (unescaped), or NULL for None */
     Py_ssize_t method_len;
 } Scan;
@@ -82,6 +92,69 @@ static inline cursor skip_plain(cursor p, cursor end)
 }
 #endif
 
+/* ---- the secret prefilter ---------------------------------------------------------- */
+
+static const char *const NAMES[] = {
+    "password", "passwd", "secret", "clientsecret", "token", "accesstoken", "refreshtoken",
+    "idtoken", "authtoken", "apikey", "xapikey", "authorization", "proxyauthorization",
+    "cookie", "setcookie", "privatekey",
+};
+#define NAME_COUNT ((int)(sizeof(NAMES) / sizeof(NAMES[0])))
+#define MAX_STATES 320
+#define WINDOW 320 /* acp_tap.secrets.prefilter.WINDOW */
+
+static short trie[MAX_STATES][26]; /* 0: no such prefix (state 0 is the root) */
+static char accepting[MAX_STATES];
+static unsigned char may_start[256]; /* bytes a credential name may start with: '-', '_', or
+                                        a first letter of a name, in either case */
+static unsigned char gate[256]; /* 1: a gate byte of gate_hit; 2: one only with `strings` */
+
+static void build_trie(void)
+{
+    int states = 1;
+    for (int n = 0; n < NAME_COUNT; n++) {
+        int state = 0;
+        for (const char *c = NAMES[n]; *c; c++) {
+            short *next = &trie[state][*c - 'a'];
+            if (!*next)
+                *next = (short)states++;
+            state = *next;
+        }
+        accepting[state] = 1;
+        may_start[(unsigned char)NAMES[n][0]] = 1;
+        may_start[(unsigned char)NAMES[n][0] - 0x20] = 1;
+    }
+    may_start['-'] = may_start['_'] = 1;
+    for (const char *c = "ABJG.-_=wWzZ"; *c; c++)
+        gate[(unsigned char)*c] = 1;
+    gate['"'] = gate['\\'] = 2;
+}
+
+static inline int name_byte(unsigned char c)
+{
+    unsigned char l = c | 0x20;
+    return c == '-' || c == '_' || (l >= 'a' && l <= 'z');
+}
+
+/* Whether the run of [A-Za-z_-] from p is a credential name (lower-cased, without '-' and
+ * '_'), ending just before a byte equal to `close`. */
+static int name_run(cursor p, cursor end, unsigned char close)
+{
+    int state = 0;
+    for (; p < end; p++) {
+        unsigned char c = *p;
+        if (c == '-' || c == '_')
+            continue;
+        unsigned char l = c | 0x20;
+        if (l < 'a' || l > 'z')
+            break;
+        state = trie[state][l - 'a'];
+        if (!state)
+            return 0;
+    }
+    return p < end && *p == close && accepting[state];
+}
+
 /* Length of the strict UTF-8 sequence at p (what Python's decoder accepts), or 0. */
 static Py_ssize_t utf8_sequence(cursor p, cursor end)
 {
@@ -118,7 +191,7 @@ static inline int is_hex(unsigned char c)
 
 /* The rest of a string, p just past its opening quote: the position past the closing
  * quote, or NULL if it is not a valid JSON string. *escaped is set if it has escapes. */
-static cursor scan_string(cursor p, cursor end, int *escaped)
+static cursor scan_string(cursor p, cursor end, int *escaped, int *ascii_escape)
 {
     for (;;) {
         p = skip_plain(p, end);
@@ -139,6 +212,7 @@ static cursor scan_string(cursor p, cursor end, int *escaped)
                 if (end - p < 6 || !is_hex(p[2]) || !is_hex(p[3]) || !is_hex(p[4]) ||
                     !is_hex(p[5]))
                     return NULL;
+                *ascii_escape |= p[2] == '0' && p[3] == '0' && p[4] >= '0' && p[4] <= '7';
                 p += 6;
                 break;
             default:
@@ -213,8 +287,15 @@ static int literal(Scan *s, const char *word, Py_ssize_t size)
 
 static int string_value(Scan *s, int *escaped)
 {
-    s->p = scan_string(s->p + 1, s->end, escaped);
-    return s->p != NULL;
+    cursor start = s->p + 1;
+    int here = 0, ascii_escape = 0;
+    s->p = scan_string(start, s->end, &here, &ascii_escape);
+    if (s->p == NULL)
+        return 0;
+    *escaped |= here;
+    if (ascii_escape || (!here && may_start[*start] && name_run(start, s->p, '"')))
+        s->secret = 1;
+    return 1;
 }
 
 /* Whether the container just opened closes at once: blanks, then `close` (taken). */
@@ -341,6 +422,215 @@ static int scan_line(Scan *s)
     return s->p < s->end && *s->p == '\n';
 }
 
+/* Whether lit (n bytes; letters in lower case) is at p, within [base, end); `fold`: any case. */
+static inline int at(cursor base, cursor end, cursor p, const char *lit, Py_ssize_t n, int fold)
+{
+    if (p < base || end - p < n)
+        return 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        unsigned char c = p[k], want = (unsigned char)lit[k];
+        if (c != want && !(fold && want >= 'a' && want <= 'z' && (c | 0x20) == want))
+            return 0;
+    }
+    return 1;
+}
+#define AT(p, lit) at(base, end, (p), lit, (Py_ssize_t)sizeof(lit) - 1, 0)
+#define AT_CI(p, lit) at(base, end, (p), lit, (Py_ssize_t)sizeof(lit) - 1, 1)
+
+static int aws_key_id(cursor base, cursor end, cursor p)
+{
+    int prefix = (AT(p, "A3T") && end - p > 3 &&
+                  ((p[3] >= 'A' && p[3] <= 'Z') || (p[3] >= '0' && p[3] <= '9'))) ||
+                 AT(p, "AKIA") || AT(p, "ASIA") || AT(p, "ABIA") || AT(p, "ACCA");
+    if (!prefix || end - p < 20)
+        return 0;
+    for (int k = 4; k < 20; k++)
+        if (!((p[k] >= 'A' && p[k] <= 'Z') || (p[k] >= '2' && p[k] <= '7')))
+            return 0;
+    return 1;
+}
+
+/* "aws" at p: a keyword and a delimiter must start within WINDOW bytes after it. */
+static int aws_context(cursor base, cursor end, cursor p)
+{
+    if (!AT_CI(p, "aws"))
+        return 0;
+    cursor from = p + 3, last = end - from > WINDOW ? from + WINDOW : end;
+    int keyword = 0, delimiter = 0;
+    for (cursor q = from; q <= last && q < end; q++) {
+        unsigned char c = *q;
+        delimiter |= c == '"' || c == '\'' || c == '=' || c == ':';
+        keyword |= AT_CI(q, "key") || AT_CI(q, "pw") || AT_CI(q, "pass") || AT_CI(q, "token");
+        if (keyword && delimiter)
+            return 1;
+    }
+    return 0;
+}
+
+/* Where each GitLab prefix would start, counted back from its '-': 4 to 7 bytes. */
+static const char *const GITLAB[] = {"glpat-", "glptt-", "gldt-", "glrt-", "glsoat-", "glcbt-",
+                                     "glffct-", "glft-", "glimt-", "glagent-", "gloas-"};
+
+static int dash(cursor base, cursor end, cursor p)
+{
+    Py_ssize_t back = p - base;
+    if (back >= 2 && p[-1] == 'k' && p[-2] == 's' && AT(p - 2, "sk-ant-"))
+        return 1;
+    if (end - p > 1 && p[1] == '-' && AT_CI(p, "-----begin"))
+        return 1;
+    if (back >= 4 && (p[-4] | 0x20) == 'x' && (AT_CI(p - 4, "xapp-") || AT_CI(p - 4, "xox")))
+        return 1;
+    if (back < 4 || p[-1] < 'a' || p[-1] > 'z')
+        return 0;
+    for (Py_ssize_t k = 4; k <= 7 && k <= back; k++) {
+        if (p[-k] != 'g' || p[1 - k] != 'l')
+            continue;
+        for (size_t n = 0; n < sizeof(GITLAB) / sizeof(GITLAB[0]); n++)
+            if ((Py_ssize_t)strlen(GITLAB[n]) == k + 1 && at(base, end, p - k, GITLAB[n], k + 1, 0))
+                return 1;
+    }
+    return 0;
+}
+
+static int parameter(cursor base, cursor end, cursor p)
+{
+    cursor start = p;
+    while (start > base && name_byte(start[-1]))
+        start--;
+    return start < p && name_run(start, end, '=');
+}
+
+/* Whether the gate byte at p starts something a secret rule (or a key name) needs. */
+static inline __attribute__((always_inline)) int gate_hit(cursor base, cursor end, cursor p)
+{
+    Py_ssize_t back = p - base, ahead = end - p;
+    switch (*p) {
+    case 'A':
+        return ahead > 3 && (AT(p, "AIza") || aws_key_id(base, end, p));
+    case 'B':
+        return ahead > 4 && (AT(p, "Bearer") || AT(p, "Basic"));
+    case 'J':
+        return back >= 7 && AT(p - 7, "T3BlbkFJ");
+    case 'G':
+        return ahead > 8 && p[1] == 'R' && AT(p, "GR1348941");
+    case '.':
+        return (ahead > 2 && p[1] == 'e' && p[2] == 'y') ||
+               (back >= 5 && p[-5] == 'h' && AT(p - 5, "hooks.slack.com"));
+    case '-':
+        return dash(base, end, p);
+    case '_':
+        return (back >= 3 && p[-3] == 'g' && p[-2] == 'h' && p[-1] && strchr("pousr", p[-1])) ||
+               (back >= 6 && p[-6] == 'g' && AT(p - 6, "github_pat_")) ||
+               (ahead > 1 && p[1] == 'g' && AT(p, "_gitlab_session="));
+    case '=':
+        return parameter(base, end, p);
+    case '"':
+        return ahead > 1 && may_start[p[1]] && name_run(p + 1, end, '"');
+    case '\\':
+        return AT(p, "\\u00") && ahead >= 6 && p[4] >= '0' && p[4] <= '7' && is_hex(p[5]);
+    case 'w':
+    case 'W':
+        return back >= 1 && (p[-1] | 0x20) == 'a' && aws_context(base, end, p - 1);
+    case 'z':
+    case 'Z':
+        return back >= 7 && (p[-7] | 0x20) == 'a' && AT_CI(p - 7, "authorization");
+    default:
+        return 0;
+    }
+}
+
+/* The gate bytes in [p, to), checked within the whole buffer [base, end). */
+static int scan_bytes(cursor base, cursor end, cursor p, cursor to, int strings)
+{
+    int wanted = strings ? 3 : 1;
+    for (; p < to; p++)
+        if ((gate[*p] & wanted) && gate_hit(base, end, p))
+            return 1;
+    return 0;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX2_SCAN 1
+/* The gate search 32 bytes at a time (AVX2). The rare gate bytes ('A', 'B', 'J', 'G', '=',
+ * 'z', 'Z', and '"', '\\' with `strings`) are found by nibble lookup; the frequent ones
+ * ('-', '_', '.', 'w') are kept only where a neighbour fits one of their anchors (a '-'
+ * after 'k', 't' or 's', before '-', or 4 after an 'x'; a '_' 3 or 6 after a 'g' or before
+ * one; a '.' after 's' or before 'e'; a 'w' between 'a' and 's', any case), so the exact
+ * check (gate_hit) rarely runs on ordinary text. Returns where it stopped, or NULL. */
+__attribute__((target("avx2"))) static cursor scan_avx2(cursor base, cursor end, cursor p,
+                                                         int strings, int *found)
+{
+#define SPLAT _mm256_set1_epi8
+#define EQ _mm256_cmpeq_epi8
+#define OR _mm256_or_si256
+#define AND _mm256_and_si256
+#define LOAD(q) _mm256_loadu_si256((const __m256i *)(q))
+    /* buckets by high nibble: 3 '=', 4 'A' 'B' 'G' 'J', 5 'Z' '\\', 7 'z', 2 '"' */
+    const __m256i lo_table = _mm256_setr_epi8(
+        0, 4, 4 | (strings ? 16 : 0), 0, 0, 0, 0, 4, 0, 0, 4 | 8 | 2, 0, strings ? 8 : 0, 1, 0, 0,
+        0, 4, 4 | (strings ? 16 : 0), 0, 0, 0, 0, 4, 0, 0, 4 | 8 | 2, 0, strings ? 8 : 0, 1, 0, 0);
+    const __m256i hi_table = _mm256_setr_epi8(0, 0, 16, 1, 4, 8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0,
+                                              0, 0, 16, 1, 4, 8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m256i nibble = SPLAT(0x0f), fold = SPLAT(0x20), zero = _mm256_setzero_si256();
+    *found = 0;
+    while (end - p >= 33 && p - base >= 7) { /* reads p[-7] to p[32] */
+        __m256i x = LOAD(p), next = LOAD(p + 1), prev1 = LOAD(p - 1);
+        __m256i lo = _mm256_shuffle_epi8(lo_table, AND(x, nibble));
+        __m256i hi = _mm256_shuffle_epi8(hi_table, AND(_mm256_srli_epi16(x, 4), nibble));
+        __m256i rare = _mm256_andnot_si256(EQ(AND(lo, hi), zero), SPLAT(-1));
+        __m256i dash = AND(EQ(x, SPLAT('-')),
+                           OR(OR(OR(EQ(prev1, SPLAT('k')), EQ(prev1, SPLAT('t'))),
+                                 EQ(prev1, SPLAT('s'))),
+                              OR(EQ(next, SPLAT('-')), EQ(OR(LOAD(p - 4), fold), SPLAT('x')))));
+        __m256i under = AND(EQ(x, SPLAT('_')), OR(OR(EQ(LOAD(p - 3), SPLAT('g')),
+                                                     EQ(LOAD(p - 6), SPLAT('g'))),
+                                                  EQ(next, SPLAT('g'))));
+        __m256i dot = AND(EQ(x, SPLAT('.')), OR(EQ(next, SPLAT('e')), EQ(prev1, SPLAT('s'))));
+        __m256i aws = AND(AND(EQ(OR(x, fold), SPLAT('w')), EQ(OR(prev1, fold), SPLAT('a'))),
+                          EQ(OR(next, fold), SPLAT('s')));
+        unsigned mask = (unsigned)_mm256_movemask_epi8(OR(OR(rare, dash), OR(OR(under, dot), aws)));
+        while (mask) {
+            if (gate_hit(base, end, p + __builtin_ctz(mask))) {
+                *found = 1;
+                return p;
+            }
+            mask &= mask - 1;
+        }
+        p += 32;
+    }
+    return p;
+#undef SPLAT
+#undef EQ
+#undef OR
+#undef AND
+#undef LOAD
+}
+#endif
+
+/* Whether [base, end) might hold a secret: anchors always; credential names between
+ * quotes and \u00XX escapes only with `strings` (the JSON scanner checks those itself). */
+static int secret_scan(cursor base, cursor end, int strings)
+{
+    cursor p = base;
+#ifdef HAVE_AVX2_SCAN
+    static int avx2 = -1;
+    if (avx2 < 0)
+        avx2 = __builtin_cpu_supports("avx2");
+    if (avx2 && end - base >= 40) {
+        int found;
+        if (scan_bytes(base, end, base, base + 7, strings))
+            return 1;
+        p = scan_avx2(base, end, base + 7, strings, &found);
+        if (found)
+            return 1;
+    }
+#endif
+    return scan_bytes(base, end, p, end, strings);
+}
+
+static int secret_hint(cursor base, cursor end) { return secret_scan(base, end, 1); }
+
 typedef struct {
     PyObject *plain;
     PyObject *last; /* bytes of the last method looked up, and whether it was plain */
@@ -395,6 +685,7 @@ typedef struct {
     Py_ssize_t start, size; /* the line, without its '\n' */
     cursor method;          /* as in Scan */
     Py_ssize_t method_len;
+    int secret; /* as in Scan */
 } Line;
 
 typedef struct {
@@ -411,7 +702,7 @@ static int scan_lines(const char *base, Py_ssize_t pos, Py_ssize_t end, Py_ssize
         const char *line = base + pos;
         /* a line of at most limit bytes ends by line + limit; nothing scanned crosses '\n' */
         const char *stop = end - pos > limit ? line + limit + 1 : base + end;
-        Scan s = {(cursor)line, (cursor)stop, 0, NULL, 0};
+        Scan s = {(cursor)line, (cursor)stop, 0, 0, NULL, 0};
         if (!scan_line(&s))
             return 0;
         if (lines->count == lines->capacity) {
@@ -423,7 +714,7 @@ static int scan_lines(const char *base, Py_ssize_t pos, Py_ssize_t end, Py_ssize
             lines->capacity = capacity;
         }
         Py_ssize_t size = (const char *)s.p - line;
-        lines->items[lines->count++] = (Line){pos, size, s.method, s.method_len};
+        lines->items[lines->count++] = (Line){pos, size, s.method, s.method_len, s.secret};
         pos += size + 1;
     }
     return 0;
@@ -449,20 +740,22 @@ static void write_frames(char *out, const char *base, const Line *lines, Py_ssiz
 static PyObject *frame_plain_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (nargs != 7) {
-        PyErr_SetString(PyExc_TypeError, "frame_plain_lines takes 7 arguments");
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "frame_plain_lines takes 8 arguments");
         return NULL;
     }
     PyObject *chunk = args[0], *head = args[4], *plain = args[5];
     if (!PyBytes_CheckExact(chunk) || !PyBytes_CheckExact(head) || !PyAnySet_Check(plain)) {
-        PyErr_SetString(PyExc_TypeError, "frame_plain_lines(bytes, int, int, int, bytes, set, int)");
+        PyErr_SetString(PyExc_TypeError,
+                        "frame_plain_lines(bytes, int, int, int, bytes, set, int, bool)");
         return NULL;
     }
     Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
     Py_ssize_t end = PyLong_AsSsize_t(args[2]);
     long long seq = PyLong_AsLongLong(args[3]);
     Py_ssize_t limit = PyLong_AsSsize_t(args[6]);
-    if (PyErr_Occurred())
+    int secrets = PyObject_IsTrue(args[7]);
+    if (secrets < 0 || PyErr_Occurred())
         return NULL;
     if (pos < 0 || end < pos || end > PyBytes_GET_SIZE(chunk) || seq < 0 || limit < 0) {
         PyErr_SetString(PyExc_ValueError, "frame_plain_lines: need 0 <= pos <= end <= len(chunk)");
@@ -485,6 +778,10 @@ static PyObject *frame_plain_lines(PyObject *module, PyObject *const *args, Py_s
             Py_XDECREF(methods.last);
             free(lines.items);
             return NULL;
+        }
+        if (verbatim && secrets) {
+            cursor start = (cursor)base + line->start;
+            verbatim = !line->secret && !secret_scan(start, start + line->size, 0);
         }
         if (!verbatim)
             break;
@@ -537,12 +834,14 @@ static int any_control(cursor p, cursor end)
     return 0;
 }
 
-static PyObject *has_control(PyObject *module, PyObject *args)
+/* Parse (buffer, start, end), clamp the range and answer whether `scan` finds something in
+ * it, without the GIL when it is longer than `unlocked` bytes. */
+static PyObject *scan_buffer(PyObject *args, const char *format, int (*scan)(cursor, cursor),
+                             Py_ssize_t unlocked)
 {
-    (void)module;
     Py_buffer view;
     Py_ssize_t start, end;
-    if (!PyArg_ParseTuple(args, "y*nn:has_control", &view, &start, &end))
+    if (!PyArg_ParseTuple(args, format, &view, &start, &end))
         return NULL;
     if (start < 0)
         start = 0;
@@ -551,15 +850,52 @@ static PyObject *has_control(PyObject *module, PyObject *args)
     int found = 0;
     if (start < end) {
         cursor p = (cursor)view.buf + start, stop = (cursor)view.buf + end;
-        Py_BEGIN_ALLOW_THREADS
-        found = any_control(p, stop);
-        Py_END_ALLOW_THREADS
+        if (end - start > unlocked) {
+            Py_BEGIN_ALLOW_THREADS
+            found = scan(p, stop);
+            Py_END_ALLOW_THREADS
+        } else {
+            found = scan(p, stop);
+        }
     }
     PyBuffer_Release(&view);
     return PyBool_FromLong(found);
 }
 
+static PyObject *has_control(PyObject *module, PyObject *args)
+{
+    (void)module;
+    return scan_buffer(args, "y*nn:has_control", any_control, 0);
+}
+
+static PyObject *might_hold_secret(PyObject *module, PyObject *args)
+{
+    (void)module;
+    return scan_buffer(args, "y*nn:might_hold_secret", secret_hint, 1 << 16);
+}
+
+static PyObject *credential_names(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    PyObject *names = PyFrozenSet_New(NULL);
+    for (int n = 0; names != NULL && n < NAME_COUNT; n++) {
+        PyObject *name = PyUnicode_FromString(NAMES[n]);
+        if (name == NULL || PySet_Add(names, name) < 0) {
+            Py_XDECREF(name);
+            Py_CLEAR(names);
+            break;
+        }
+        Py_DECREF(name);
+    }
+    return names;
+}
+
 static PyMethodDef plainlines_methods[] = {
+    {"might_hold_secret", might_hold_secret, METH_VARARGS,
+     "Whether buffer[start:end] might hold something the default secret rules redact."},
+    {"credential_names", credential_names, METH_NOARGS,
+     "The credential key names the prefilter knows."},
     {"has_control", has_control, METH_VARARGS,
      "Whether buffer[start:end] holds a byte below 0x20."},
     {"frame_plain_lines", (PyCFunction)(void (*)(void))frame_plain_lines, METH_FASTCALL,
@@ -575,4 +911,8 @@ static struct PyModuleDef plainlines_module = {
     .m_methods = plainlines_methods,
 };
 
-PyMODINIT_FUNC PyInit__plainlines(void) { return PyModule_Create(&plainlines_module); }
+PyMODINIT_FUNC PyInit__plainlines(void)
+{
+    build_trie();
+    return PyModule_Create(&plainlines_module);
+}

@@ -16,7 +16,8 @@ exit status:
   0        success (record: the agent exited 0)
   1        check/diff/replay found a difference or an error in the traffic
   2        usage error, or a cassette that cannot be read
-  73       the cassette file cannot be created (exists without --force, no permission, ...)
+  73       an output file (cassette, --html page) cannot be created: it exists without
+           --force, no permission, a symbolic link or not a regular file
   126      the agent command is not executable
   127      the agent command was not found
   128+N    record: the agent was killed by signal N

@@ -6,7 +6,8 @@
     ├── CassetteError
     │   ├── CassetteCreateError (OSError)   -- the cassette file cannot be created
     │   └── CassetteFormatError (ValueError) -- a cassette line cannot be read
-    └── AgentStartError (OSError)          -- the agent command cannot be started
+    ├── AgentStartError (OSError)          -- the agent command cannot be started
+    └── OutputCreateError (OSError)        -- an output file (an HTML page) cannot be written
 
 Every message says what happened, where, and what to do next.
 JSON-RPC error *responses* are data, not exceptions.
@@ -60,3 +61,9 @@ class AgentStartError(AcpTapError, OSError):
     def __init__(self, message: str, exit_code: int) -> None:
         self.exit_code = exit_code
         super().__init__(message)
+
+
+class OutputCreateError(AcpTapError, OSError):
+    """An output file (an HTML page) could not be created, written or put in place."""
+
+    exit_code = 73  # EX_CANTCREAT, as for a cassette

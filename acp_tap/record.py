@@ -24,6 +24,7 @@ import attrs
 import trio
 
 from acp_tap import __version__
+from acp_tap.agentgroup import AgentGroup
 from acp_tap.cassette.model import Direction, Footer, Header
 from acp_tap.cassette.recorder import Batch, Recorder
 from acp_tap.cassette.writer import CassetteWriter
@@ -83,10 +84,10 @@ def spawn_error(argv0: str, exc: OSError) -> AgentStartError:
 
 
 def make_header(config: RecordConfig) -> Header:
-    """The cassette header for a recording starting now."""
+    """The cassette header for a recording starting now (its argv redacted by the rules)."""
     return Header(
         acp_tap=__version__,
-        argv=config.argv,
+        argv=Redactor(config.rules).argv(config.argv),
         cwd=os.getcwd(),
         started=utc_now(),
         python=platform.python_version(),
@@ -139,15 +140,16 @@ async def _record(
     finally:
         for fd in (stdin, stdout, stderr):  # the agent's ends: the child has its own copies
             os.close(fd)
+    group = AgentGroup.watch(process.pid)
     for fd in (client_in, client_out, log, to_agent, from_agent, from_stderr):
         prepare(fd)
     routes = (
         Route(Direction.CLIENT_TO_AGENT, client_in, to_agent),
-        Route(Direction.AGENT_TO_CLIENT, from_agent, client_out),
+        Route(Direction.AGENT_TO_CLIENT, from_agent, client_out, watch_sink=True),
         Route(Direction.AGENT_STDERR, from_stderr, log, owns_sink=False),
     )
     session = _Session(config, process, writer, Recorder(Redactor(config.rules)), log)
-    session.relay = Relay(routes, session.recorded, session.ended)
+    session.relay = Relay(routes, session.recorded, session.ended, session.lost)
     try:
         await session.run(signals)
     finally:
@@ -155,7 +157,28 @@ async def _record(
             process.kill()
         with trio.CancelScope(shield=True):
             await process.wait()
+        group.end(config.grace)
     return session.finish()
+
+
+@attrs.define
+class LineCount:
+    """Lines seen per stream once the recording has stopped (disk full, a recorder bug)."""
+
+    lines: dict[Direction, int] = attrs.field(factory=lambda: dict.fromkeys(Direction, 0))
+    _open: set[Direction] = attrs.field(factory=set)  # streams whose last line is unfinished
+
+    def count(self, direction: Direction, chunk: bytes | None = None) -> None:
+        """Count the lines ``chunk`` ends (or, with no chunk, the stream's last line)."""
+        if chunk is None:
+            self.lines[direction] += direction in self._open
+            self._open.discard(direction)
+            return
+        self.lines[direction] += chunk.count(b"\n")
+        if chunk.endswith(b"\n"):
+            self._open.discard(direction)
+        elif chunk:
+            self._open.add(direction)
 
 
 @attrs.define(eq=False)
@@ -170,6 +193,9 @@ class _Session:
     token: trio.lowlevel.TrioToken = attrs.field(factory=trio.lowlevel.current_trio_token)
     outputs_done: trio.Event = attrs.field(factory=trio.Event)
     outputs_open: int = len(_OUTPUTS)
+    unframed: LineCount = attrs.field(factory=LineCount)
+    client_gone: trio.Event = attrs.field(factory=trio.Event)
+    client_left: set[str] = attrs.field(factory=set)  # "stdin" ended, "stdout" lost
     closed_first: str | None = None
     reported: bool = False
 
@@ -182,6 +208,7 @@ class _Session:
             if signals is not None:
                 nursery.start_soon(self._forward_signals, signals, nursery)
             nursery.start_soon(_run_relay, self.relay)
+            nursery.start_soon(self._end_agent_when_client_gone)
             await self.process.wait()
             with trio.move_on_after(self.config.drain):
                 await self.outputs_done.wait()
@@ -196,12 +223,35 @@ class _Session:
     def ended(self, direction: Direction) -> None:
         """A stream ended (in the relay's thread)."""
         self._record(self.recorder.close, direction)
+        if direction is Direction.CLIENT_TO_AGENT:
+            self._client_left("stdin")
         if self.closed_first is None and direction is not Direction.AGENT_STDERR:
             self.closed_first = "client" if direction is Direction.CLIENT_TO_AGENT else "agent"
         if direction in _OUTPUTS:
             self.outputs_open -= 1
             if not self.outputs_open:
                 self.token.run_sync_soon(self.outputs_done.set)
+
+    def lost(self, direction: Direction) -> None:
+        """A stream's reader is gone, or writing it failed (in the relay's thread)."""
+        if direction is Direction.AGENT_TO_CLIENT:
+            self._client_left("stdout")
+
+    def _client_left(self, end: str) -> None:
+        self.client_left.add(end)
+        if len(self.client_left) == 2:
+            self.token.run_sync_soon(self.client_gone.set)
+
+    async def _end_agent_when_client_gone(self) -> None:
+        """The client closed stdin and stdout (or writing to it failed): the agent, whose
+        stdin is closed, gets ``grace`` seconds to exit, then SIGTERM, then SIGKILL."""
+        await self.client_gone.wait()
+        for signum in (signal.SIGTERM, signal.SIGKILL):
+            with trio.move_on_after(self.config.grace):
+                await self.process.wait()
+            if self.process.returncode is not None:
+                return
+            self.process.send_signal(signum)
 
     def finish(self) -> RecordResult:
         """Write the footer (after the relay has stopped) and say how the session ended."""
@@ -218,19 +268,40 @@ class _Session:
             exit_code=returncode if returncode >= 0 else None,
             signal=-returncode if returncode < 0 else None,
             closed_first=self.closed_first or "agent",
-            frames={d.value: n for d, n in self.recorder.counts.items()},
-            dropped=self.writer.dropped,
+            frames={d.value: n + self.unframed.lines[d] for d, n in self.recorder.counts.items()},
+            stream_errors=dict(self.relay.errors),
         )
         if not self.writer.close(footer, 10.0):
             self.say(f"cassette {self.writer.path} is still being written; giving up")
-        if self.writer.error and not self.reported:
-            self.say(self.writer.error)
-        elif self.writer.dropped:
-            self.say(f"{self.writer.dropped} frames were not recorded (the disk stalled)")
+        footer = self.writer.footer or footer
+        self._report(footer)
+        return RecordResult(status, footer, self.writer.error)
+
+    def _report(self, footer: Footer) -> None:
+        """Say what is in the cassette, truthfully: gone, cut short, incomplete or whole."""
+        writer = self.writer
+        total = sum(footer.frames.values())
+        missing = total - writer.frames_written
+        if writer.unlinked:
+            self.say(
+                f"cassette {writer.path} was deleted during the session (was its directory "
+                f"removed?): none of the {total} frames was kept"
+            )
+            return
+        if writer.error and not self.reported:
+            self.say(writer.error)
+        if writer.error or missing:
+            why = "the disk stalled" if writer.error is None else "see above"
+            self.say(
+                f"{missing} of {total} frames were not recorded ({why}); {writer.path} holds "
+                f"the first {writer.frames_written}, each whole"
+                + ("" if writer.footer else ", and no footer")
+            )
+        for direction, error in footer.stream_errors.items():
+            self.say(f"writing {direction} failed: {error}; that stream ended there")
         if not self.config.quiet:
             counts = ", ".join(f"{n} {d}" for d, n in footer.frames.items())
-            self.say(f"recorded {counts} frames to {self.writer.path}; agent status {status}")
-        return RecordResult(status, footer, self.writer.error)
+            self.say(f"recorded {counts} frames to {writer.path}; agent status {footer.status}")
 
     def say(self, message: str) -> None:
         """Write a message to the log (once the relay has stopped; it owns the log until then)."""
@@ -249,6 +320,8 @@ class _Session:
                 writer.put(step(direction, *chunk, self.now()))
             except Exception as exc:  # noqa: BLE001 - see the docstring
                 writer.fail(self._failure(exc, direction))
+        else:  # lines are still counted, cheaply, so the report is true
+            self.unframed.count(direction, *chunk)
         if writer.error is not None and not self.reported:
             self.reported = True
             self.relay.send(Direction.AGENT_STDERR, message_line(writer.error))

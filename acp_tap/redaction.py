@@ -5,21 +5,29 @@ every function here takes decoded JSON (or a frame) and returns a new value, nev
 mutating its input. A redacted value becomes :data:`PLACEHOLDER`; the frame is marked
 with the paths that were redacted (``params.mcpServers[0].env[1].value``).
 
-Default places (``defaults=True``, turned off by ``--no-redact``):
+Default rules (``defaults=True``, turned off by ``--no-redact``):
 
+- known credential formats (:data:`acp_tap.secrets.rules.DEFAULT_RULES`: API keys and
+  tokens, JWTs, ``Bearer``/``Basic`` credentials, PEM private keys, credentials in URL
+  query parameters) wherever they appear in a string value, a text or stderr line, or the
+  header's argv: only the secret itself is replaced;
+- values of credential-named keys (``password``, ``api_key``, ``X-Api-Key``,
+  ``accessToken``... see :func:`~acp_tap.secrets.rules.is_credential_name`) at any depth,
+  and the ``value`` of ``{"name": <credential name>, "value": ...}`` pairs;
 - ``params.mcpServers[*].env`` and ``params.mcpServers[*].headers`` values, in the ACP
   list form ``[{"name", "value"}]`` and the dict form ``{"NAME": "value"}``, for every
-  method except the bulk ones in ``_BULK_METHODS`` (whose schema has no ``mcpServers``);
+  method except the bulk ones in ``BULK_METHODS`` (whose schema has no ``mcpServers``);
 - ``params.env`` values of ``terminal/create``;
 - every ``params`` member of ``authenticate`` except ``methodId`` and ``_meta`` (both
-  needed to replay);
+  needed to replay; ``_meta`` still gets the two rules above);
 - the whole ``result`` of a client's response to an agent->client request whose method
   looks like a credential exchange (see :func:`is_secret_method`).
 
 ``--redact-key NAME`` redacts the value of any object member named NAME (any case) and
 the ``value`` of ``{"name": NAME, "value": ...}`` pairs. ``--redact REGEX`` replaces every
-match inside any string value (and text/stderr lines). Object keys and the top-level
-``jsonrpc``, ``id`` and ``method`` members are never changed: replay needs them.
+match inside any string value (and text/stderr lines, and argv); it runs in linear time
+(RE2). Object keys and the top-level ``jsonrpc``, ``id`` and ``method`` members are never
+changed: replay needs them. A secret split across streamed chunks is not found.
 """
 
 from __future__ import annotations
@@ -34,34 +42,23 @@ import attrs
 from acp_tap.cassette.codec import dumps_compact
 from acp_tap.cassette.model import Direction, Frame, Payload
 from acp_tap.errors import UsageError
+from acp_tap.secrets.engine import PLACEHOLDER, Matcher, compile_any, compile_user, scrub
+from acp_tap.secrets.places import BULK_METHODS, Path, default_targets, is_secret_method, members
+from acp_tap.secrets.prefilter import Buffer, might_hold_secret
+from acp_tap.secrets.rules import DEFAULT_RULES, is_credential_name
 
-PLACEHOLDER: Final = "[REDACTED]"
+__all__ = ["PLACEHOLDER", "RedactionRules", "Redactor", "is_secret_method", "redact_frame"]
 
-Path = tuple[str | int, ...]
-"""A position inside a JSON value: object keys and array indexes from the root."""
+DEFAULT_NAMES: Final = (
+    "default-places",
+    "credential-keys",
+    *(rule.name for rule in DEFAULT_RULES),
+)
+"""The default rules as the cassette header lists them."""
+
 
 _ENVELOPE = frozenset({"jsonrpc", "id", "method"})
-_AUTH_KEPT = frozenset({"methodId", "_meta"})
-_SECRET_WORDS = ("auth", "token", "credential", "secret", "password")
-_BULK_METHODS = frozenset(
-    {
-        "session/update",
-        "session/prompt",
-        "session/request_permission",
-        "fs/read_text_file",
-        "fs/write_text_file",
-        "terminal/output",
-    }
-)
-"""Methods whose params carry no default secret place (ACP schema) and can be huge."""
-
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-
-
-def is_secret_method(method: str) -> bool:
-    """Whether a method name looks like a credential exchange (e.g. ``_kiro.dev/auth/token``)."""
-    folded = method.casefold()
-    return any(word in folded for word in _SECRET_WORDS)
 
 
 def format_path(path: Path) -> str:
@@ -77,18 +74,6 @@ def format_path(path: Path) -> str:
         else:
             parts.append(f"[{json.dumps(part, ensure_ascii=False)}]")
     return "".join(parts)
-
-
-def _compile(pattern: str) -> re.Pattern[str]:
-    if not pattern:
-        raise UsageError("--redact needs a non-empty REGEX (an empty one matches nothing to hide)")
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise UsageError(
-            f"--redact {pattern!r} is not a valid regular expression: {exc}; "
-            "write it in Python `re` syntax (quote it for the shell)"
-        ) from None
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:
@@ -112,41 +97,22 @@ class RedactionRules:
             if not key.strip():
                 raise UsageError("--redact-key needs a non-empty NAME (an object key to redact)")
         for pattern in patterns:
-            _compile(pattern)
+            compile_user(pattern)
         return cls(defaults=not no_redact, keys=_unique(keys), patterns=_unique(patterns))
 
-    def describe(self) -> tuple[str, ...]:
-        """The rules as the cassette header lists them."""
+    def describe(self, first_regex: int = 1) -> tuple[str, ...]:
+        """The rules as the cassette header lists them: user patterns by number only
+        (``regex#1``, counting from ``first_regex``), never their text."""
         return (
-            (("defaults",) if self.defaults else ())
+            (DEFAULT_NAMES if self.defaults else ())
             + tuple(f"key:{key}" for key in self.keys)
-            + tuple(f"regex:{pattern}" for pattern in self.patterns)
+            + tuple(f"regex#{first_regex + n}" for n in range(len(self.patterns)))
         )
 
     @property
     def active(self) -> bool:
         """Whether any rule can redact anything."""
         return self.defaults or bool(self.keys) or bool(self.patterns)
-
-
-def _members(value: Any) -> Iterator[tuple[str | int, Any]]:
-    if isinstance(value, dict):
-        return iter(value.items())
-    if isinstance(value, list):
-        return enumerate(value)
-    return iter(())
-
-
-def _env_values(env: Any, path: Path) -> Iterator[Path]:
-    """Paths of the secret values in an env/headers container, whatever its form."""
-    if isinstance(env, dict):  # {"NAME": "value"}
-        yield from ((*path, name) for name in env)
-    elif isinstance(env, list):
-        for index, item in enumerate(env):
-            if not isinstance(item, dict):  # "NAME=value" or anything else: all of it
-                yield (*path, index)
-            elif "value" in item:  # ACP's {"name": ..., "value": ...}
-                yield (*path, index, "value")
 
 
 @attrs.define
@@ -161,7 +127,7 @@ class _Level:
 
     @classmethod
     def open(cls, source: dict[str, Any] | list[Any], path: Path) -> _Level:
-        return cls(source, path, _members(source))
+        return cls(source, path, members(source))
 
     def close(self) -> Any:
         if not self.changed:
@@ -178,8 +144,15 @@ def _folded_keys(redactor: Redactor) -> frozenset[str]:
     return frozenset(key.casefold() for key in redactor.rules.keys)
 
 
-def _compiled(redactor: Redactor) -> tuple[re.Pattern[str], ...]:
-    return tuple(_compile(pattern) for pattern in redactor.rules.patterns)
+_FORMATS: Final = tuple((rule.pattern, rule.check, True) for rule in DEFAULT_RULES)
+_ANY_FORMAT: Final = compile_any(rule.pattern for rule in DEFAULT_RULES)
+_MEMBER_FORMATS: Final = tuple(
+    (rule.pattern, rule.check, True) for rule in DEFAULT_RULES if rule.member
+)
+
+
+def _matchers(redactor: Redactor) -> tuple[Matcher, ...]:
+    return tuple((compile_user(p), None, False) for p in redactor.rules.patterns)
 
 
 @attrs.define(eq=False)
@@ -190,21 +163,43 @@ class Redactor:
     _keys: frozenset[str] = attrs.field(
         init=False, default=attrs.Factory(_folded_keys, takes_self=True)
     )
-    _patterns: tuple[re.Pattern[str], ...] = attrs.field(
-        init=False, default=attrs.Factory(_compiled, takes_self=True)
+    _matchers: tuple[Matcher, ...] = attrs.field(
+        init=False, default=attrs.Factory(_matchers, takes_self=True)
     )
 
-    def may_apply(self, direction: Direction, method: str | None, answers: str | None) -> bool:
-        """Cheap pre-check on the envelope: False means :meth:`message` would change nothing.
+    @property
+    def user_rules(self) -> bool:
+        """Whether ``--redact-key`` or ``--redact`` rules are set (no prefilter knows them)."""
+        return bool(self._keys or self.rules.patterns)
+
+    def may_apply(
+        self,
+        direction: Direction,
+        method: str | None,
+        answers: str | None,
+        line: Buffer | None = None,
+    ) -> bool:
+        """Cheap pre-check: False means :meth:`message` would change nothing.
 
         ``method`` is the message's ``"method"`` member when it is a string (also for a
-        request whose id is invalid), else None; ``answers`` as for :meth:`message`.
+        request whose id is invalid), else None; ``answers`` as for :meth:`message`;
+        ``line`` the message's raw JSON bytes, if known (else any message may hold a secret).
         """
-        if self._keys or self._patterns:
+        if self.user_rules:
             return True
         if not self.rules.defaults:
             return False
-        if method is not None and method not in _BULK_METHODS:
+        if self.places_may_apply(direction, method, answers):
+            return True
+        return line is None or might_hold_secret(line)
+
+    def places_may_apply(
+        self, direction: Direction, method: str | None, answers: str | None
+    ) -> bool:
+        """Whether a default place (not a format or a key name) may apply to such a message."""
+        if not self.rules.defaults:
+            return False
+        if method is not None and method not in BULK_METHODS:
             return True
         return (
             direction is Direction.CLIENT_TO_AGENT
@@ -220,49 +215,25 @@ class Redactor:
         ``answers`` is the method of the request that ``msg`` responds to (the caller
         knows it from the ids), else None.
         """
-        targets = self._default_targets(direction, msg, answers)
-        if not targets and not self._keys and not self._patterns:
+        targets = default_targets(direction, msg, answers) if self.rules.defaults else set()
+        if not targets and not self.rules.defaults and not self.user_rules:
             return msg, ()
         redacted: list[Path] = []
         new = self._walk(msg, targets, redacted)
         return new, tuple(sorted({format_path(path) for path in redacted}))
 
     def text(self, text: str) -> tuple[str, tuple[str, ...]]:
-        """Apply the regular expressions to a non-JSON line; the path is ``text``."""
+        """Apply the patterns (formats, ``--redact``) to a non-JSON line; the path is ``text``."""
         new = self._scrub(text)
         return (text, ()) if new == text else (new, ("text",))
 
-    def _default_targets(self, direction: Direction, msg: Any, answers: str | None) -> set[Path]:
-        targets: set[Path] = set()
-        if not self.rules.defaults or not isinstance(msg, dict):
-            return targets
-        if (
-            answers is not None
-            and direction is Direction.CLIENT_TO_AGENT
-            and "result" in msg
-            and "method" not in msg
-            and is_secret_method(answers)
-        ):
-            targets.add(("result",))
-        method = msg.get("method")
-        if not isinstance(method, str) or method in _BULK_METHODS:
-            return targets
-        params = msg.get("params")
-        if method == "authenticate":
-            if isinstance(params, dict):
-                targets.update(("params", key) for key in params if key not in _AUTH_KEPT)
-            elif params is not None:
-                targets.add(("params",))
-        if not isinstance(params, dict):
-            return targets
-        if method == "terminal/create":
-            targets.update(_env_values(params.get("env"), ("params", "env")))
-        for name, server in _members(params.get("mcpServers")):
-            if isinstance(server, dict):
-                for field in ("env", "headers"):
-                    where = ("params", "mcpServers", name, field)
-                    targets.update(_env_values(server.get(field), where))
-        return targets
+    def data(self, data: bytes) -> bytes:
+        """Apply the patterns to bytes that need not be UTF-8 (a ``b64`` line)."""
+        return self._scrub_bytes(data)
+
+    def argv(self, argv: Sequence[str]) -> tuple[str, ...]:
+        """The command line as the header may show it: patterns applied to each argument."""
+        return tuple(self._scrub(arg) for arg in argv)
 
     def _walk(self, root: Any, targets: set[Path], redacted: list[Path]) -> Any:
         """Copy-on-write walk without recursion (JSON may nest deeper than the stack)."""
@@ -306,75 +277,99 @@ class Redactor:
         redacted: list[Path],
     ) -> Any:
         """One node's new value, or ``_DESCEND`` for a container to walk into."""
-        if path in targets or self._key_hit(parent, key):
+        if path in targets or self._key_hit(parent, key, value):
             if isinstance(value, str) and value == PLACEHOLDER:
                 return value
             redacted.append(path)
             return PLACEHOLDER
         if isinstance(value, dict | list):
             return _DESCEND
-        if isinstance(value, str) and self._patterns:
+        if isinstance(value, str) and (self.rules.defaults or self._matchers):
             new = self._scrub(value)
+            if self.rules.defaults and isinstance(parent, dict) and isinstance(key, str):
+                new = self._scrub_member(key, new)
             if new != value:
                 redacted.append(path)
                 return new
         return value
 
-    def _key_hit(self, parent: Any, key: str | int) -> bool:
-        if not self._keys or not isinstance(parent, dict) or not isinstance(key, str):
+    def _key_hit(self, parent: Any, key: str | int, value: Any) -> bool:
+        """Whether ``parent[key]`` is wholly a secret: by its key, or as a pair's ``value``."""
+        if not isinstance(parent, dict) or not isinstance(key, str):
             return False
-        if key.casefold() in self._keys:
+        defaults = self.rules.defaults and value is not None and not isinstance(value, bool)
+        if (self._keys and key.casefold() in self._keys) or (defaults and is_credential_name(key)):
             return True
         name = parent.get("name")
-        return key == "value" and isinstance(name, str) and name.casefold() in self._keys
+        if key != "value" or not isinstance(name, str):
+            return False
+        return name.casefold() in self._keys or (defaults and is_credential_name(name))
+
+    def _scrub_member(self, key: str, value: str) -> str:
+        """Rules that need the key as context, run on ``KEY="VALUE"``; only VALUE changes."""
+        head = key.encode("utf-8", "surrogatepass") + b'="'
+        data = head + value.encode("utf-8", "surrogatepass") + b'"'
+        if not might_hold_secret(data):
+            return value
+        new = scrub(data, _MEMBER_FORMATS)
+        if new == data or not new.startswith(head) or not new.endswith(b'"'):
+            return value
+        return new[len(head) : -1].decode("utf-8", "surrogatepass")
 
     def _scrub(self, text: str) -> str:
-        """Replace every non-empty match outside placeholders, until none is left.
-
-        Placeholders are never matched (so ``[A-Z]{5,}`` does not eat ``REDACTED``), and
-        the loop makes the result a fixed point: redacting it again changes nothing.
-        Each round hides at least one more character, so the loop ends.
-        """
-        if not self._patterns:
+        """Replace every secret and ``--redact`` match outside placeholders (a fixed point)."""
+        if not self.rules.defaults and not self._matchers:
             return text
+        data = text.encode("utf-8", "surrogatepass")
+        new = self._scrub_bytes(data)
+        return text if new is data else new.decode("utf-8", "surrogatepass")
+
+    def _scrub_bytes(self, data: bytes) -> bytes:
+        """:meth:`_scrub` on bytes; ``data`` itself if nothing changed."""
+        formats = self.rules.defaults and might_hold_secret(data)
+        if not formats and not self._matchers:
+            return data
+        new = data
         while True:
-            before = text
-            for pattern in self._patterns:
-                pieces = text.split(PLACEHOLDER)
-                text = PLACEHOLDER.join(pattern.sub(_hide, piece) for piece in pieces)
-            if text == before:
-                return text
-
-
-def _hide(match: re.Match[str]) -> str:
-    return PLACEHOLDER if match.group() else ""
+            before = new
+            if formats:
+                new = scrub(new, _FORMATS, _ANY_FORMAT)
+            new = scrub(new, self._matchers)
+            if new == before:
+                return data if new == data else new
 
 
 def redact_frame(redactor: Redactor, frame: Frame, answers: str | None) -> Frame:
     """The frame as the cassette should hold it: redacted and marked, or ``frame`` itself.
 
-    JSON frames are re-serialised compactly, text frames (stdout or stderr) get the
-    regular expressions, binary (b64) frames are left alone. Paths already in
-    ``frame.redacted`` are kept.
+    JSON frames are re-serialised compactly; text frames (stdout or stderr) and binary
+    (b64) frames get the patterns. Paths already in ``frame.redacted`` are kept.
     """
     if frame.payload is Payload.JSON:
-        msg = frame.message()
-        method = msg.get("method") if isinstance(msg, dict) else None
-        if not redactor.may_apply(frame.dir, method if isinstance(method, str) else None, answers):
-            return frame
-        new, paths = redactor.message(frame.dir, msg, answers)
-        if not paths:
-            return frame
-        return attrs.evolve(
-            frame, raw=dumps_compact(new), redacted=_merge(frame.redacted, paths), parsed=new
-        )
+        return _redact_json(redactor, frame, answers)
     if frame.payload is Payload.TEXT:
         text, paths = redactor.text(bytes(frame.raw).decode("utf-8", "surrogatepass"))
-        if not paths:
-            return frame
         raw = text.encode("utf-8", "surrogatepass")
-        return attrs.evolve(frame, raw=raw, redacted=_merge(frame.redacted, paths))
-    return frame
+    else:
+        raw = redactor.data(bytes(frame.raw))
+        paths = ("b64",) if raw != frame.raw else ()
+    if not paths:
+        return frame
+    return attrs.evolve(frame, raw=raw, redacted=_merge(frame.redacted, paths))
+
+
+def _redact_json(redactor: Redactor, frame: Frame, answers: str | None) -> Frame:
+    msg = frame.message()
+    method = msg.get("method") if isinstance(msg, dict) else None
+    method = method if isinstance(method, str) else None
+    if not redactor.may_apply(frame.dir, method, answers, frame.raw):
+        return frame
+    new, paths = redactor.message(frame.dir, msg, answers)
+    if not paths:
+        return frame
+    return attrs.evolve(
+        frame, raw=dumps_compact(new), redacted=_merge(frame.redacted, paths), parsed=new
+    )
 
 
 def _merge(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:

@@ -57,7 +57,10 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 _IN = select.POLLIN
 _OUT = select.POLLOUT
 _GONE = frozenset({errno.EPIPE, errno.ECONNRESET, errno.EIO, errno.EBADF})
-"""Errors that mean the other end is gone (not a bug of ours): the stream ends there."""
+"""Read errors that mean the other end is gone (not a bug of ours): the stream ends there."""
+_CLOSED = frozenset({errno.EPIPE, errno.ECONNRESET})
+"""Write errors that only mean the reader has gone (any other is reported: ENOSPC, EFBIG...)."""
+_HANGUP = select.POLLERR | select.POLLHUP
 
 
 def keep_freed_buffers() -> None:
@@ -119,6 +122,12 @@ class Route:
     owns_sink: bool = True
     backlog: collections.deque[memoryview] = attrs.field(factory=collections.deque)
     read_size: int = SMALL_READ
+    error: str | None = None
+    """Why writing the sink failed, unless its reader had simply gone (EPIPE)."""
+    watch_sink: bool = False
+    """Whether to notice the sink's reader going away even while nothing is written."""
+    lost: bool = False
+    """Whether the sink was lost (its reader gone, or a write failed)."""
 
     def interest(self) -> tuple[int, int] | None:
         """What to poll: the sink while it has a backlog, else the source, else nothing."""
@@ -190,12 +199,18 @@ class Route:
             self.sink = -1
 
     def _sink_failed(self, exc: OSError) -> None:
-        """The sink's reader is gone: drop the backlog, and read the source to its end anyway."""
-        if exc.errno not in _GONE:
-            raise exc
+        """The sink cannot be written (its reader is gone, the disk is full...): drop the
+        backlog, and read the source to its end anyway. The stream ends there, cleanly."""
+        if exc.errno not in _CLOSED and self.error is None:
+            self.error = exc.strerror or str(exc)
+        self.hang_up()
+
+    def hang_up(self) -> None:
+        """The sink is lost: nothing more is written to it."""
         self.backlog.clear()
         self._close_sink()
         self.sink = -1
+        self.lost = True
 
 
 @attrs.define(eq=False)
@@ -211,7 +226,14 @@ class Relay:
     routes: Sequence[Route]
     recorded: Callable[[Direction, bytes], None]
     ended: Callable[[Direction], None]
+    lost: Callable[[Direction], None] = lambda _: None
+    """Called (in the relay's thread) once a route's sink is lost."""
     _wake: tuple[int, int] = attrs.field(factory=lambda: os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK))
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Why writing a stream failed, by direction (``a2c``: the client's stdout)."""
+        return {r.direction.value: r.error for r in self.routes if r.error is not None}
 
     def run(self) -> None:
         """Relay until every route has finished or :meth:`stop` is called; close what they own."""
@@ -244,38 +266,56 @@ class Relay:
         polled: dict[int, int] = {}
         wanted: dict[int, tuple[Route, int]] = {}
         recorded, ended = self.recorded, self.ended
-        while True:
-            wanted.clear()
-            for route in self.routes:
-                interest = route.interest()
-                if interest is not None:
-                    wanted[interest[0]] = (route, interest[1])
-            if not wanted:
-                return
+        while self._interests(wanted):
             _sync(poller, polled, wanted)
             chunks: list[tuple[Route, bytes]] = []
             ends: list[Route] = []
             stopping = False
-            for fd, _ in poller.poll():
+            for fd, events in poller.poll():
                 if fd == stop:
                     stopping = True
                     continue
                 route, what = wanted[fd]
-                if what == _OUT:
+                if what == _IN:
+                    chunk = route.read()
+                    if chunk:
+                        route.send(chunk)
+                        chunks.append((route, chunk))
+                    elif chunk is not None:
+                        ends.append(route)
+                elif what == _OUT:
                     route.flush()
-                    continue
-                chunk = route.read()
-                if chunk:
-                    route.send(chunk)
-                    chunks.append((route, chunk))
-                elif chunk is not None:
-                    ends.append(route)
+                elif events & _HANGUP:
+                    route.hang_up()
             for route, chunk in chunks:  # forward everything ready first, then record it
                 recorded(route.direction, chunk)
             for route in ends:
                 ended(route.direction)
             if stopping:
                 return
+
+    def _interests(self, wanted: dict[int, tuple[Route, int]]) -> bool:
+        """Fill ``wanted`` with what to poll; False once every route has finished.
+
+        A watched sink with nothing to write is polled for no event: POLLERR or POLLHUP
+        then say its reader left. A route whose sink was lost is reported once.
+        """
+        wanted.clear()
+        watched: list[Route] = []
+        for route in self.routes:
+            if route.lost and route.watch_sink:
+                route.watch_sink = False
+                self.lost(route.direction)
+            interest = route.interest()
+            if interest is not None:
+                wanted[interest[0]] = (route, interest[1])
+            if route.watch_sink and route.sink >= 0:
+                watched.append(route)
+        if not wanted:
+            return False
+        for route in watched:
+            wanted.setdefault(route.sink, (route, 0))
+        return True
 
 
 def _sync(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "tests.browser_support"]  # browser: headless Chromium
 
 
 @pytest.fixture

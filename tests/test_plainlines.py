@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from acp_tap.cassette.classify import LONG_LINE
 from acp_tap.cassette.codec import MAX_DEPTH, too_deep
 from acp_tap.cassette.longline import has_control_py
 from acp_tap.cassette.model import Direction
@@ -25,7 +26,7 @@ from acp_tap.cassette.plainlines import (
     frame_plain_lines_py,
     method_key,
 )
-from acp_tap.cassette.recorder import LONG_LINE, Recorder
+from acp_tap.cassette.recorder import Recorder
 from acp_tap.native import native
 from acp_tap.redaction import RedactionRules, Redactor
 
@@ -43,9 +44,15 @@ def test_native_is_built_in_ci() -> None:
 
 
 def frames(
-    function: FramePlainLines, chunk: bytes, plain: PlainMethods, *, seq: int = 0, limit: int = 64
+    function: FramePlainLines,
+    chunk: bytes,
+    plain: PlainMethods,
+    *,
+    seq: int = 0,
+    limit: int = 64,
+    secrets: bool = False,
 ) -> tuple[bytes, int, int]:
-    return function(chunk, 0, chunk.rfind(b"\n") + 1, seq, HEAD, plain, limit)
+    return function(chunk, 0, chunk.rfind(b"\n") + 1, seq, HEAD, plain, limit, secrets)
 
 
 def notification(method: object, params: object = None, **extra: object) -> bytes:
@@ -129,23 +136,23 @@ def test_stops_at_the_first_line_it_cannot_take_and_counts_on_from_seq() -> None
     good = notification("session/update")
     chunk = good + b"\n" + good + b"\n" + b'{"id":1}\n' + good + b"\n"
     for function in filter(None, (NATIVE, frame_plain_lines_py)):
-        framed, pos, count = function(chunk, 0, len(chunk), 41, HEAD, {UPDATE}, 1 << 16)
+        framed, pos, count = function(chunk, 0, len(chunk), 41, HEAD, {UPDATE}, 1 << 16, True)
         assert (pos, count) == (2 * (len(good) + 1), 2)
         assert framed.splitlines() == [
             b'{"seq":42' + HEAD + good + b"}",
             b'{"seq":43' + HEAD + good + b"}",
         ]
         # from a later position; an unterminated last line is never taken
-        assert function(chunk + good, pos + 9, len(chunk), 0, HEAD, {UPDATE}, 1 << 16)[2] == 1
+        assert function(chunk + good, pos + 9, len(chunk), 0, HEAD, {UPDATE}, 1 << 16, True)[2] == 1
 
 
 @needs_native
 def test_native_checks_its_arguments() -> None:
     assert NATIVE is not None
     with pytest.raises(ValueError, match="pos <= end"):
-        NATIVE(b"{}\n", 2, 1, 0, HEAD, set(), 10)
+        NATIVE(b"{}\n", 2, 1, 0, HEAD, set(), 10, False)
     with pytest.raises(TypeError):
-        NATIVE(bytearray(b"{}\n"), 0, 3, 0, HEAD, set(), 10)  # type: ignore[arg-type]
+        NATIVE(bytearray(b"{}\n"), 0, 3, 0, HEAD, set(), 10, False)  # type: ignore[arg-type]
 
 
 def test_depth_rule() -> None:
@@ -213,11 +220,13 @@ def test_native_agrees_with_reference(data: st.DataObject) -> None:
     seq = data.draw(st.integers(0, 2**40))
     limit = data.draw(st.sampled_from([40, 200, LONG_LINE]))
     end = chunk.rfind(b"\n") + 1
-    want, want_pos, want_count = frame_plain_lines_py(chunk, 0, end, seq, HEAD, plain, limit)
+    secrets = data.draw(st.booleans())
+    args = (chunk, 0, end, seq, HEAD, plain, limit, secrets)
+    want, want_pos, want_count = frame_plain_lines_py(*args)
     assert want_count == want.count(b"\n") and want_pos <= end
     if NATIVE is None:
         return
-    got, got_pos, got_count = NATIVE(chunk, 0, end, seq, HEAD, plain, limit)
+    got, got_pos, got_count = NATIVE(*args)
     assert got_count <= want_count
     assert want.startswith(got) and got.count(b"\n") == got_count
     assert got_pos == sum(len(line) + 1 for line in chosen[:got_count])
@@ -230,7 +239,7 @@ def test_native_takes_every_ordinary_notification(drawn: list[bytes]) -> None:
     chunk = b"".join(line + b"\n" for line in drawn)
     assert NATIVE is not None
     plain = {method_key(m) for m in METHODS}
-    got = NATIVE(chunk, 0, len(chunk), 0, HEAD, plain, LONG_LINE)
+    got = NATIVE(chunk, 0, len(chunk), 0, HEAD, plain, LONG_LINE, False)
     unusual = [  # nested past the native depth, or a method spelled with escapes
         line
         for line in drawn
@@ -238,7 +247,7 @@ def test_native_takes_every_ordinary_notification(drawn: list[bytes]) -> None:
         or b'"method": "\\u' in line.replace(b'":"', b'": "')
     ]
     if not unusual:
-        assert got == frame_plain_lines_py(chunk, 0, len(chunk), 0, HEAD, plain, LONG_LINE)
+        assert got == frame_plain_lines_py(chunk, 0, len(chunk), 0, HEAD, plain, LONG_LINE, False)
 
 
 @needs_native

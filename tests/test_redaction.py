@@ -190,7 +190,7 @@ def test_token_response_redaction_needs_a_client_answer_to_a_secret_method(
     direction: Direction, answers: str | None
 ) -> None:
     """Without `answers` naming a secret method answered by the client, results are kept."""
-    msg = {"jsonrpc": "2.0", "id": 3, "result": {"token": "eyJ"}}
+    msg = {"jsonrpc": "2.0", "id": 3, "result": {"expires": 3600, "scope": "repo"}}
 
     assert DEFAULTS.message(direction, msg, answers) == (msg, ())
 
@@ -365,10 +365,34 @@ def test_deep_nesting_does_not_overflow_the_stack() -> None:
 
 def test_invalid_regex_is_a_usage_error_naming_it() -> None:
     """A bad `--redact` names the pattern and the reason."""
-    with pytest.raises(
-        UsageError, match=re.escape("--redact 'sk-[a-z'") + ".*unterminated character set"
-    ):
+    with pytest.raises(UsageError, match=re.escape("--redact 'sk-[a-z'") + ".*missing ]"):
         RedactionRules.from_options(no_redact=False, keys=(), patterns=("ok", "sk-[a-z"))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "construct"),
+    [
+        pytest.param(r"(a)\1", r"back-reference \1", id="backref"),
+        pytest.param("(?=a)b", "look-ahead (?=...)", id="lookahead"),
+        pytest.param("(?<!a)b", "negative look-behind (?<!...)", id="lookbehind"),
+        pytest.param("a++", "possessive quantifier ++", id="possessive"),
+        pytest.param("(?>a)", "atomic group (?>...)", id="atomic"),
+    ],
+)
+def test_pattern_re2_cannot_run_is_refused_naming_the_construct(
+    pattern: str, construct: str
+) -> None:
+    """Patterns that need backtracking are refused, saying which construct is the problem."""
+    with pytest.raises(UsageError, match=re.escape(construct)):
+        RedactionRules.from_options(no_redact=False, keys=(), patterns=(pattern,))
+
+
+def test_catastrophic_pattern_runs_in_linear_time() -> None:
+    """`(a+)+$` against a long run of `a`s (exponential for a backtracking engine) is instant."""
+    red = redactor(defaults=False, patterns=("(a+)+$",))
+
+    assert red.text("a" * 5000 + "!") == ("a" * 5000 + "!", ())
+    assert red.text("x" + "a" * 5000) == (f"x{R}", ("text",))
 
 
 @pytest.mark.parametrize(
@@ -397,17 +421,38 @@ def test_no_redact_turns_defaults_off_but_keeps_keys_and_patterns() -> None:
     new, paths = red.message(C2A, msg, None)
 
     assert rules == RedactionRules(defaults=False, keys=("K",), patterns=("z+",))
-    assert rules.describe() == ("key:K", "regex:z+")
+    assert rules.describe() == ("key:K", "regex#1")
     assert rules.active
     assert new["params"] == {"mcpServers": [stdio_server([{"name": "A", "value": R}])], "K": R}
     assert paths == ("params.K", "params.mcpServers[0].env[0].value")
 
 
 def test_describe_and_active() -> None:
-    """The header description lists defaults, keys and regexes in order; nothing set is inactive."""
-    rules = RedactionRules.from_options(no_redact=False, keys=("API_KEY",), patterns=("sk-[a-z]+",))
+    """The header lists every default rule by name, keys, and regexes by number only."""
+    rules = RedactionRules.from_options(
+        no_redact=False, keys=("API_KEY",), patterns=("sk-[a-z]+", "hunter2")
+    )
 
-    assert rules.describe() == ("defaults", "key:API_KEY", "regex:sk-[a-z]+")
+    described = rules.describe()
+    assert described[:2] == ("default-places", "credential-keys")
+    assert {
+        "anthropic-api-key",
+        "openai-api-key",
+        "aws-access-token",
+        "aws-secret-access-key",
+        "github-pat",
+        "gitlab-pat",
+        "slack-bot-token",
+        "gcp-api-key",
+        "jwt",
+        "private-key",
+        "authorization-header",
+        "bearer-token",
+        "basic-credentials",
+        "url-credential-parameter",
+    } <= set(described)
+    assert described[-3:] == ("key:API_KEY", "regex#1", "regex#2")
+    assert not any("sk-" in item or "hunter" in item for item in described)
     assert not RedactionRules(defaults=False).active
     assert RedactionRules(defaults=False).describe() == ()
 
@@ -436,8 +481,14 @@ def test_may_apply(
     answers: str | None,
     expected: bool,
 ) -> None:
-    """The envelope pre-check skips bulk traffic and keeps everything that may hold secrets."""
-    assert Redactor(rules).may_apply(direction, method, answers) is expected
+    """The pre-check skips bulk traffic whose raw line holds no anchor of any secret rule."""
+    clean = b'{"jsonrpc":"2.0","method":"x","params":{"text":"hello","maxTokens":3}}'
+    secret = b'{"jsonrpc":"2.0","method":"x","params":{"text":"ghp_x"}}'
+    red = Redactor(rules)
+
+    assert red.may_apply(direction, method, answers, clean) is expected
+    assert red.may_apply(direction, method, answers, secret) is rules.active
+    assert red.may_apply(direction, method, answers) is rules.active
 
 
 # --- properties --------------------------------------------------------------------------
@@ -677,7 +728,7 @@ def test_unchanged_frames_are_returned_as_is() -> None:
 
 def test_token_response_frame_uses_answers() -> None:
     """The caller's `answers` decides whether a response frame's result is hidden."""
-    frame = json_frame({"jsonrpc": "2.0", "id": "u", "result": {"accessToken": "a"}})
+    frame = json_frame({"jsonrpc": "2.0", "id": "u", "result": {"expiry": "a"}})
 
     assert redact_frame(DEFAULTS, frame, None) is frame
     assert redact_frame(DEFAULTS, frame, "_kiro.dev/auth/token").message()["result"] == R
@@ -714,11 +765,17 @@ def test_text_and_stderr_frames_get_patterns() -> None:
         assert (new.dir, new.payload, new.eol) == (direction, Payload.TEXT, Eol.LF)
 
 
-def test_binary_frames_are_untouched() -> None:
-    """b64 frames are never redacted, whatever the rules."""
-    frame = Frame(1, 0.0, ERR, b"sk-1 \xff", Payload.BINARY)
+def test_binary_frames_get_patterns_on_their_bytes() -> None:
+    """b64 frames (not UTF-8) get the patterns too; the bytes that are not UTF-8 stay."""
+    frame = Frame(1, 0.0, ERR, b"sk-1 \xff token=ghp_" + b"a" * 36, Payload.BINARY)
 
-    assert redact_frame(redactor(patterns=("sk-1",)), frame, None) is frame
+    new = redact_frame(redactor(patterns=("sk-1",)), frame, None)
+
+    assert new.raw == b"[REDACTED] \xff token=[REDACTED]"
+    assert new.redacted == ("b64",)
+    assert redact_frame(redactor(), Frame(1, 0.0, ERR, b"x \xff", Payload.BINARY), None).raw == (
+        b"x \xff"
+    )
 
 
 def test_lone_surrogate_escape_survives_reserialisation() -> None:

@@ -328,3 +328,38 @@ def test_the_in_order_path_sends_what_the_general_path_sends(leave_at: int, spac
         mixed[leave_at] += b" "
     assert run(rec, mixed) == run(rec, general)
     assert run(rec, lines) == run(rec, general)
+
+
+def test_a_secret_redacted_inside_a_string_leaves_the_rest_compared() -> None:
+    """ "use key [REDACTED] please" matches any key there, and nothing else around it."""
+    rec = Recording()
+    rec.c2a(prompt(1, "s", "use key [REDACTED] please"))
+    rec.frames[-1] = redacted(rec.frames[-1], "params.prompt[0].text")
+    rec.a2c(result(1, {"stopReason": "end_turn"}))
+    ok = feed(engine_for(rec), prompt(7, "s", "use key sk-ant-api03-live please"))
+    assert sent(ok) == [result(7, {"stopReason": "end_turn"})]
+    [error] = sent(feed(engine_for(rec), prompt(7, "s", "use key sk-live, thanks")))
+    assert error["error"]["message"] == (
+        "acp-tap replay: this session/prompt request differs from frame #1 session/prompt "
+        "around what was redacted in it (a [REDACTED] part matches any text): "
+        'params.prompt[0].text: expected "use key [REDACTED] please", got "use key sk-live, thanks"'
+    )
+
+
+def test_an_answer_redacted_inside_a_string_is_compared_around_it() -> None:
+    """The same holds for the client's answer to an agent request."""
+    rec = Recording()
+    rec.c2a(prompt(1, "s", "go"))
+    rec.a2c(request(0, "_x/login", {"sessionId": "s"}))
+    rec.c2a(result(0, {"header": "Bearer [REDACTED]"}))
+    rec.frames[-1] = redacted(rec.frames[-1], "result.header")
+    rec.a2c(result(1, {"stopReason": "end_turn"}))
+    engine = engine_for(rec)
+    feed(engine, prompt(1, "s", "go"))
+    assert sent(engine.receive(line(result(0, {"header": "Bearer abc.def"})), 1)) == [
+        result(1, {"stopReason": "end_turn"})
+    ]
+    engine = engine_for(rec)
+    feed(engine, prompt(1, "s", "go"))
+    out = engine.receive(line(result(0, {"header": "Basic abc"})), 1)
+    assert reports(out)[0].kind is ReportKind.ANSWER

@@ -142,7 +142,7 @@ class Client:
                 self.next()
             return
         if "id" in msg:
-            answer = {"outcome": {"outcome": "selected", "optionId": "allow"}}
+            answer: Json = {"outcome": {"outcome": "selected", "optionId": "allow"}}
             if msg["method"] == "fs/read_text_file":
                 answer = {"content": f"file {msg['params']['n']}"}
             self.outbox.append(result(msg["id"], answer))

@@ -23,7 +23,9 @@ SDK_AGENT = [PYTHON, str(ROOT / "tests" / "peers" / "sdk_agent.py")]
 CWD = "/home/user/project"
 
 RUNS: list[tuple[str, int | None]] = [
-    (f.stem, 1) for f in sorted(FIXTURES.glob("*.ndjson")) if f.stem != "sdk-agent"
+    (f.stem, 1)
+    for f in sorted(FIXTURES.glob("*.ndjson"))
+    if f.stem not in ("sdk-agent", "hostile-text")  # not recorded from the demo agent
 ]
 RUNS += [(name, 7) for name, _ in RUNS] + [("sdk-agent", None)]
 """Each demo fixture against the demo agent as recorded (seed 1) and with other ids (seed 7)."""

@@ -24,7 +24,7 @@ def stuck(tmp_path: Path) -> Iterator[tuple[CassetteWriter, int]]:
     fifo = tmp_path / "cassette.ndjson"
     os.mkfifo(fifo)
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    writer = CassetteWriter.create(fifo, header(), force=True)
+    writer = CassetteWriter.start(fifo, os.open(fifo, os.O_WRONLY | os.O_CLOEXEC), header())
     yield writer, reader
     os.close(reader)
 

@@ -180,6 +180,31 @@ class Session:
         )
 
 
+HEADER = Header(
+    acp_tap="0.1.0",
+    argv=("bench-agent",),
+    cwd="/home/dev/project",
+    started="2026-11-25T08:00:00.000000Z",
+    python=sys.version.split()[0],
+    platform=sys.platform,
+    pid=1,
+)
+"""The header of every generated cassette."""
+
+
+def footer(t: float, counts: dict[str, int]) -> Footer:
+    """The footer of a generated cassette that ends at ``t`` after ``counts`` frames."""
+    return Footer(
+        t=t,
+        ended="2026-11-25T09:00:00.000000Z",
+        status=0,
+        exit_code=0,
+        signal=None,
+        closed_first="client",
+        frames=counts,
+    )
+
+
 def generate(path: Path, megabytes: float, profile: str, seed: int = 1) -> tuple[int, int]:
     """Write a cassette of about ``megabytes`` MB; return (bytes, frames)."""
     rng = random.Random(seed)
@@ -187,17 +212,8 @@ def generate(path: Path, megabytes: float, profile: str, seed: int = 1) -> tuple
     target = int(megabytes * 1e6)
     counts = dict.fromkeys(("c2a", "a2c", "err"), 0)
     seq, t, written = 0, 0.0, 0
-    header = Header(
-        acp_tap="0.1.0",
-        argv=("bench-agent",),
-        cwd="/home/dev/project",
-        started="2026-11-25T08:00:00.000000Z",
-        python=sys.version.split()[0],
-        platform=sys.platform,
-        pid=1,
-    )
     with open(path, "wb") as f:
-        written += f.write(encode_record(header))
+        written += f.write(encode_record(HEADER))
         turns = session.setup()
         while written < target:
             for direction, message in turns:
@@ -216,16 +232,7 @@ def generate(path: Path, megabytes: float, profile: str, seed: int = 1) -> tuple
             raw = dumps_compact(message) if not isinstance(message, str) else message.encode()
             kind = Payload.JSON if not isinstance(message, str) else Payload.TEXT
             written += f.write(encode_frame_bytes(Frame(seq, t, direction, raw, kind)))
-        footer = Footer(
-            t=t,
-            ended="2026-11-25T09:00:00.000000Z",
-            status=0,
-            exit_code=0,
-            signal=None,
-            closed_first="client",
-            frames=counts,
-        )
-        written += f.write(encode_record(footer))
+        written += f.write(encode_record(footer(t, counts)))
     return written, seq
 
 

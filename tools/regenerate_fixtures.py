@@ -3,8 +3,9 @@
     python tools/regenerate_fixtures.py [--only NAME ...] [--out DIR]
 
 Every cassette is a real recording: the scripted client (acp_tap.demo.client) drives the
-bundled demo agent, or the official ACP Python SDK's example-style agent in
-tests/peers/sdk_agent.py, through the recording proxy. Nothing here is written by hand.
+bundled demo agent, the official ACP Python SDK's example-style agent in
+tests/peers/sdk_agent.py, or the agent full of hostile text in tests/peers/hostile_agent.py,
+through the recording proxy. Nothing here is written by hand.
 The demo agent is seeded, so ids and messages are stable across runs; only timings,
 the header's start time and pid change.
 """
@@ -34,6 +35,7 @@ from acp_tap.demo.client import (
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = [sys.executable, "-m", "acp_tap", "demo-agent"]
 SDK_AGENT = [sys.executable, str(ROOT / "tests" / "peers" / "sdk_agent.py")]
+HOSTILE_AGENT = [sys.executable, str(ROOT / "tests" / "peers" / "hostile_agent.py")]
 CWD = "/home/user/project"  # the client's project directory in every fixture
 NOTES = f"{CWD}/notes.md"
 FILES = {NOTES: "# Notes\n\n- ship acp-tap\n- write more tests\n"}
@@ -129,6 +131,17 @@ async def sdk_agent_turn(client: ScriptedClient) -> None:
     await client.request("session/prompt", text_prompt(session, "Hello SDK agent"))
 
 
+async def hostile_text(client: ScriptedClient) -> None:
+    session = await handshake(client, CWD)
+    prompt = "<script>window.__acpTapPwned='prompt'</script> see javascript:alert(1)"
+    await client.request("session/prompt", text_prompt(session, prompt))
+    try:
+        await client.request("session/prompt", text_prompt(session, "now fail </script>"))
+    except AgentError:
+        return
+    raise AssertionError("the hostile agent should have answered with an error")
+
+
 FIXTURES = [
     Fixture(
         "handshake",
@@ -168,6 +181,12 @@ FIXTURES = [
         sdk_agent_turn,
         agent=SDK_AGENT,
     ),
+    Fixture(
+        "hostile-text",
+        "markup, scripts, URLs and terminal escapes in every text a viewer shows (must stay inert)",
+        hostile_text,
+        agent=HOSTILE_AGENT,
+    ),
 ]
 
 
@@ -189,7 +208,8 @@ def write_index(out: Path) -> None:
         "# Fixtures",
         "",
         "Real recordings made by `python tools/regenerate_fixtures.py` through `acp-tap record`",
-        "(the bundled demo agent, or the official ACP Python SDK agent); never edited by hand.",
+        "(the bundled demo agent, the official ACP Python SDK agent, or the hostile-text agent",
+        "in tests/peers); never edited by hand.",
         f"The client's project directory is `{CWD}` in all of them.",
         "",
         "| cassette | what it shows |",

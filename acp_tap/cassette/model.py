@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
 
 FORMAT_VERSION = 1
 
@@ -115,6 +116,8 @@ class Footer:
     closed_first: str  # "client", "agent" or "signal"
     frames: dict[str, int]
     dropped: int = 0
+    stream_errors: dict[str, str] = attrs.field(factory=dict)
+    """Streams whose writing failed (``a2c``: the client's stdout was full), by ``dir``."""
 
 
 Record = Header | Frame | Footer
@@ -124,6 +127,10 @@ def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=False)
     conv.register_unstructure_hook(bytes, lambda b: base64.b64encode(b).decode("ascii"))
     conv.register_structure_hook(bytes, lambda v, _: base64.b64decode(v))
+    conv.register_unstructure_hook(  # a footer names stream errors only if there were any
+        Footer,
+        make_dict_unstructure_fn(Footer, conv, stream_errors=override(omit_if_default=True)),
+    )
     return conv
 
 

@@ -7,6 +7,9 @@ at the first line it is not certain about (not JSON, a request or response, a me
 not known to be plain, a line longer than ``limit``); the recorder handles that one line
 the general way and calls again.
 
+Lines that might hold a secret for the default redaction rules are not plain either: the
+prefilter (:mod:`acp_tap.secrets.prefilter`) runs on each line's raw bytes.
+
 The native version (``acp_tap._plainlines``, built from C when the package is
 installed) validates UTF-8 and JSON without decoding anything and is what lets the proxy
 keep up with socat on small lines. :func:`frame_plain_lines_py` is its reference, used
@@ -22,22 +25,34 @@ from typing import Any, Final
 
 from acp_tap.cassette.codec import scan_json
 from acp_tap.native import native
+from acp_tap.secrets.prefilter import might_hold_secret_py
 
 PlainMethods = Set[bytes | None]
 """UTF-8 names of the methods whose lines are stored verbatim; None for "no method"."""
 
-FramePlainLines = Callable[[bytes, int, int, int, bytes, PlainMethods, int], tuple[bytes, int, int]]
+FramePlainLines = Callable[
+    [bytes, int, int, int, bytes, PlainMethods, int, bool], tuple[bytes, int, int]
+]
 
 _NL, _CR = b"\n", b"\r"
 
 
 def frame_plain_lines_py(  # noqa: PLR0917 (the C function's signature)
-    chunk: bytes, pos: int, end: int, seq: int, head: bytes, plain: PlainMethods, limit: int, /
+    chunk: bytes,
+    pos: int,
+    end: int,
+    seq: int,
+    head: bytes,
+    plain: PlainMethods,
+    limit: int,
+    secrets: bool,
+    /,
 ) -> tuple[bytes, int, int]:
     """Frame the plain lines of ``chunk[pos:end]`` from ``pos`` on: (framed, next pos, count).
 
     ``seq`` is the sequence number before the first line; ``head`` goes between
-    ``{"seq":N`` and the line (``,"t":T,"dir":"D","msg":``).
+    ``{"seq":N`` and the line (``,"t":T,"dir":"D","msg":``). With ``secrets``, a line that
+    might hold a secret (:func:`~acp_tap.secrets.prefilter.might_hold_secret_py`) is not plain.
     """
     parts: list[bytes] = []
     while pos < end:
@@ -46,6 +61,8 @@ def frame_plain_lines_py(  # noqa: PLR0917 (the C function's signature)
             break
         line = chunk[pos:newline]
         if _CR in line or not _is_plain(line, plain):
+            break
+        if secrets and might_hold_secret_py(line):
             break
         seq += 1
         parts += (b'{"seq":%d' % seq, head, line, b"}\n")

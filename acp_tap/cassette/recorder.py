@@ -22,8 +22,9 @@ from typing import Any, Final
 
 import attrs
 
+from acp_tap.cassette.classify import LONG_LINE, classify, classify_text
 from acp_tap.cassette.codec import dumps_compact, encode_parts, loads_strict, scan_json
-from acp_tap.cassette.longline import LongLine, classify_large
+from acp_tap.cassette.longline import LongLine
 from acp_tap.cassette.model import Direction, Eol, Frame, Payload
 from acp_tap.cassette.plainlines import (
     FramePlainLines,
@@ -32,12 +33,10 @@ from acp_tap.cassette.plainlines import (
     method_key,
 )
 from acp_tap.redaction import PLACEHOLDER, Redactor, redact_frame
+from acp_tap.secrets.prefilter import might_hold_secret, pieces_might_hold_secret
 from acp_tap.wire.jsonrpc import INVALID, Envelope, Kind, envelope
 from acp_tap.wire.jsonscan import Buffer
 from acp_tap.wire.pending import PendingRequests
-
-LONG_LINE = 1 << 16
-"""Lines longer than this are checked in place first (fast for long strings, e.g. images)."""
 
 OWN_BUFFER = 1 << 16
 """A line at least this long is written from its own buffer (never copied into a batch)."""
@@ -54,15 +53,6 @@ _OBJECT = re.compile(rb"[ \t\n]*+\{")
 
 
 @attrs.frozen
-class Classified:
-    """What a line is: how to store it, its decoded value (if cheap) and its envelope."""
-
-    payload: Payload
-    value: Any = None
-    envelope: Envelope = INVALID
-
-
-@attrs.frozen
 class Batch:
     """Cassette lines for ``frames`` frames: ``buffers`` concatenated, ``size`` bytes in all."""
 
@@ -72,35 +62,6 @@ class Batch:
 
 
 EMPTY = Batch(0, (), 0)
-
-
-def classify(content: bytes | bytearray) -> Classified:
-    """Decide how a line is stored. JSON lines with a raw CR are kept as text, byte-exact."""
-    if _CR in content:
-        return classify_text(content)
-    if len(content) > LONG_LINE:
-        found = classify_large(content)
-        return classify_text(content) if found is None else Classified(Payload.JSON, None, found)
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        return Classified(Payload.BINARY)
-    try:
-        value = scan_json(text)
-    except ValueError:
-        return Classified(Payload.TEXT)
-    except RecursionError:  # deeper than JSON readers go: kept exactly, as text
-        return Classified(Payload.TEXT)
-    return Classified(Payload.JSON, value, envelope(value))
-
-
-def classify_text(content: bytes | bytearray) -> Classified:
-    """stderr lines are logs: text when UTF-8, else binary; never embedded as JSON."""
-    try:
-        content.decode("utf-8")
-    except UnicodeDecodeError:
-        return Classified(Payload.BINARY)
-    return Classified(Payload.TEXT)
 
 
 def _mid(now: float, direction: Direction) -> bytes:
@@ -139,6 +100,12 @@ class Recorder:
     )  # the methods cached as plain, as frame_plain_lines takes them
     frame_plain: FramePlainLines = attrs.field(default=frame_plain_lines, kw_only=True)
     """The fast path (native when built); tests pass the pure-Python reference."""
+    _secrets: bool = attrs.field(init=False)
+    """Whether lines are checked for secrets of the default rules (by the prefilter)."""
+
+    @_secrets.default
+    def _secrets_default(self) -> bool:
+        return self.redactor is not None and self.redactor.rules.defaults
 
     def feed(self, direction: Direction, chunk: bytes, now: float) -> Batch:
         """The cassette lines for the lines ``chunk`` completes on ``direction``."""
@@ -205,7 +172,7 @@ class Recorder:
         self.counts[direction] += 1
         mid = _mid(now, direction)
         method, answers = self._route(direction, None, found)
-        if self.redactor is not None and self.redactor.may_apply(direction, method, answers):
+        if self._long_may_hold_secret(direction, long, method, answers):
             line = b"".join(long.pieces)
             raw, redacted = self._redact(direction, line, None, method, answers)
             head, rest, payload, tail = encode_parts(seq, mid, raw, Payload.JSON, redacted=redacted)
@@ -213,6 +180,17 @@ class Recorder:
         else:
             buffers = (b'{"seq":%d%s,"msg":' % (seq, mid), *long.pieces, _TAIL)
         return Batch(1, buffers, sum(map(len, buffers)))
+
+    def _long_may_hold_secret(
+        self, direction: Direction, long: LongLine, method: str | None, answers: str | None
+    ) -> bool:
+        """Whether a long line checked in place must be joined and redacted."""
+        redactor = self.redactor
+        if redactor is None:
+            return False
+        if redactor.user_rules or redactor.places_may_apply(direction, method, answers):
+            return True
+        return self._secrets and pieces_might_hold_secret(long.pieces)
 
     def _encode(
         self,
@@ -240,7 +218,7 @@ class Recorder:
             if line is None:
                 if fast:  # the hot path: runs of lines stored as they are
                     framed, pos, count = self.frame_plain(
-                        chunk, pos, end, seq, head, plain, LONG_LINE
+                        chunk, pos, end, seq, head, plain, LONG_LINE, self._secrets
                     )
                     if count:
                         seq += count
@@ -285,7 +263,7 @@ class Recorder:
                 value = scan_json(line.decode("utf-8"))
             except (UnicodeDecodeError, ValueError, RecursionError):
                 return self._frame(direction, seq, mid, line, eol)
-            if self._verbatim(direction, value):
+            if self._verbatim(direction, value, line):
                 return (b'{"seq":%d' % seq, head, line, _TAIL)
             raw, redacted = self._json(direction, line, value, None)
             return encode_parts(seq, mid, raw, Payload.JSON, redacted=redacted)
@@ -293,10 +271,11 @@ class Recorder:
             return self._frame(direction, seq, mid, line[:-1], Eol.CRLF)
         return self._frame(direction, seq, mid, line, eol)
 
-    def _verbatim(self, direction: Direction, value: Any) -> bool:
+    def _verbatim(self, direction: Direction, value: Any, line: bytes) -> bool:
         """Whether a decoded line is stored as it is: a notification (or not an object) no
         redaction rule can touch. Requests and responses (with an ``id``) say no: they are
-        tracked by :meth:`_json`. Remembered per method.
+        tracked by :meth:`_json`. Whether the method may be redacted is remembered per
+        method; whether the line may hold a secret is asked of each line.
         """
         untracked, method = filed_under(value)
         if not untracked:
@@ -304,12 +283,15 @@ class Recorder:
         cache = self._plain[direction]
         plain = cache.get(method)
         if plain is None:
-            plain = self.redactor is None or not self.redactor.may_apply(direction, method, None)
+            redactor = self.redactor
+            plain = redactor is None or not (
+                redactor.user_rules or redactor.places_may_apply(direction, method, None)
+            )
             if len(cache) < MAX_METHODS:
                 cache[method] = plain
                 if plain:
                     self._plain_keys[direction].add(method_key(method))
-        return plain
+        return plain and not (self._secrets and might_hold_secret(line))
 
     def _json(
         self,
@@ -368,7 +350,7 @@ class Recorder:
     ) -> tuple[bytes | bytearray, tuple[str, ...]]:
         """(bytes to store, redacted paths) for a JSON line, by :func:`redact_frame`."""
         redactor = self.redactor
-        if redactor is None or not redactor.may_apply(direction, method, answers):
+        if redactor is None or not redactor.may_apply(direction, method, answers, line):
             return line, ()
         frame = Frame(0, 0.0, direction, line, Payload.JSON, parsed=value)
         try:
@@ -387,7 +369,7 @@ class Recorder:
         redacted: tuple[str, ...] = ()
         if kind.payload is Payload.JSON:
             raw, redacted = self._json(direction, line, kind.value, kind.envelope)
-        elif kind.payload is Payload.TEXT and self.redactor is not None:
+        elif self.redactor is not None:  # text and b64 lines get the patterns
             frame = redact_frame(self.redactor, Frame(0, 0.0, direction, line, kind.payload), None)
             raw, redacted = frame.raw, frame.redacted
         return encode_parts(seq, mid, raw, kind.payload, eol=eol, redacted=redacted)

@@ -51,10 +51,39 @@ STALL = 2.0
 _Item = Batch | Footer | None
 
 
+def _refusal(path: Path) -> str | None:
+    """Why ``path`` must not be written through, if it exists and is not a regular file."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link (acp-tap never writes through one; give the real path)"
+    if not stat.S_ISREG(mode):
+        kind = (
+            "a FIFO"
+            if stat.S_ISFIFO(mode)
+            else "a directory"
+            if stat.S_ISDIR(mode)
+            else ("a device or socket")
+        )
+        return f"is {kind}, not a regular file"
+    return None
+
+
 def create_cassette_file(path: Path, *, force: bool) -> int:
-    """Create ``path`` with mode 0600 (never replacing a file unless ``force``); return its fd."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
-    flags |= os.O_TRUNC if force else os.O_EXCL
+    """Create ``path`` with mode 0600 (never replacing a file unless ``force``); return its fd.
+
+    A path that is a symbolic link, a FIFO, a device or anything but a regular file is
+    refused, with or without ``force``: it is opened without following a link and without
+    blocking, and checked again once open.
+    """
+    why = _refusal(path)
+    if why is not None:
+        raise CassetteCreateError(f"cannot write cassette {path}: it {why}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+    if not force:
+        flags |= os.O_EXCL
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, flags, 0o600)
@@ -63,26 +92,57 @@ def create_cassette_file(path: Path, *, force: bool) -> int:
             f"cassette {path} already exists; choose another name or pass --force to replace it"
         ) from None
     except OSError as exc:
+        why = _refusal(path)
         raise CassetteCreateError(
-            f"cannot create cassette {path}: {exc.strerror}; "
+            f"cannot write cassette {path}: it {why}"
+            if why is not None
+            else f"cannot create cassette {path}: {exc.strerror}; "
             "check the directory and its permissions"
         ) from None
-    if force and stat.S_ISREG(os.fstat(fd).st_mode):
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped in since the first look
+        os.close(fd)
+        raise CassetteCreateError(f"cannot write cassette {path}: it is not a regular file")
+    os.set_blocking(fd, True)
+    if force:
+        os.ftruncate(fd, 0)
         os.fchmod(fd, 0o600)
     return fd
 
 
 def write_all(fd: int, buffers: Sequence[bytes | bytearray | memoryview]) -> None:
     """Write every byte of ``buffers`` with as few ``writev`` calls as the kernel allows."""
+    _, error = write_prefix(fd, buffers)
+    if error is not None:
+        raise error
+
+
+def write_prefix(
+    fd: int, buffers: Sequence[bytes | bytearray | memoryview]
+) -> tuple[int, OSError | None]:
+    """As :func:`write_all`, but say how many bytes were written before an error, if any."""
     pending = [buf for buf in buffers if len(buf)]
-    first = 0
+    first = total = 0
     while first < len(pending):
-        written = os.writev(fd, pending[first : first + IOV_MAX])
+        try:
+            written = os.writev(fd, pending[first : first + IOV_MAX])
+        except OSError as exc:
+            return total, exc
+        total += written
         while first < len(pending) and written >= memoryview(pending[first]).nbytes:
             written -= memoryview(pending[first]).nbytes
             first += 1
         if written:
             pending[first] = memoryview(pending[first]).cast("B")[written:]
+    return total, None
+
+
+def _complete_records(
+    buffers: Sequence[bytes | bytearray | memoryview], size: int
+) -> tuple[int, int]:
+    """Of the first ``size`` bytes of ``buffers``: (bytes up to the last whole line, lines)."""
+    data = b"".join(bytes(buf) for buf in buffers)[:size]
+    end = data.rfind(b"\n") + 1
+    return end, data.count(b"\n", 0, end)
 
 
 @attrs.define(eq=False)
@@ -114,17 +174,29 @@ class CassetteWriter:
     _stalled: bool = False  # the disk stopped keeping up: drop frames beyond the budget
     _dropped_here: int = 0  # frames the relay thread did not queue
     _dropped_there: int = 0  # frames the writer thread could not write
+    _size: int = 0  # bytes of whole records in the file, by the writer thread
+    frames_written: int = 0
+    """Frames whose records are wholly in the file (by the writer thread)."""
+    unlinked: bool = False
+    """Whether the file had been deleted (its directory removed) when it was closed."""
+    footer: Footer | None = None
+    """The footer as written (with the true count of frames not recorded), if it was."""
 
     @classmethod
     def create(cls, path: Path, header: Header, *, force: bool) -> CassetteWriter:
         """Create the file and write the header synchronously (so failures surface at once)."""
-        fd = create_cassette_file(path, force=force)
+        return cls.start(path, create_cassette_file(path, force=force), header)
+
+    @classmethod
+    def start(cls, path: Path, fd: int, header: Header) -> CassetteWriter:
+        """Write the header to ``fd`` (open on ``path``, owned from now on) and start writing."""
+        line = encode_record(header)
         try:
-            write_all(fd, [encode_record(header)])
+            write_all(fd, [line])
         except OSError as exc:
             os.close(fd)
             raise CassetteCreateError(f"cannot write cassette {path}: {exc.strerror}") from None
-        writer = cls(path, fd)
+        writer = cls(path, fd, size=len(line))
         writer._thread = threading.Thread(target=writer._run, name="acp-tap-writer", daemon=True)
         writer._thread.start()
         return writer
@@ -202,7 +274,10 @@ class CassetteWriter:
             while self._write_waiting():
                 pass
         finally:
-            os.close(self._fd)
+            try:
+                self.unlinked = os.fstat(self._fd).st_nlink == 0
+            finally:
+                os.close(self._fd)
 
     def _write_waiting(self) -> bool:
         """Wait for items and write them; False once the end was reached."""
@@ -228,7 +303,7 @@ class CassetteWriter:
         if batches:
             self._write(batches)
         for item in items:  # the footer and the end come last (see close)
-            if isinstance(item, Footer) and self.error is None:
+            if isinstance(item, Footer) and not self._broken and self.error is None:
                 self._write_footer(item)
             elif item is None:
                 return False
@@ -236,23 +311,45 @@ class CassetteWriter:
 
     def _write(self, batches: list[Batch]) -> None:
         size = sum(batch.size for batch in batches)
+        frames = sum(batch.frames for batch in batches)
         try:
-            if not self._broken:
-                write_all(self._fd, [buf for batch in batches for buf in batch.buffers])
-            else:
-                self._dropped_there += sum(batch.frames for batch in batches)
-        except OSError as exc:
-            self._dropped_there += sum(batch.frames for batch in batches)
+            if self._broken:
+                self._dropped_there += frames
+                return
+            buffers = [buf for batch in batches for buf in batch.buffers]
+            written, error = write_prefix(self._fd, buffers)
+            if error is None:
+                self._size += size
+                self.frames_written += frames
+                return
+            whole, lines = _complete_records(buffers, written)
+            self._cut(self._size + whole)
+            self.frames_written += lines
+            self._dropped_there += frames - lines
             self._broken = True
             self.error = (
-                f"cannot write cassette {self.path}: {exc.strerror}; "
-                "the session goes on, but is no longer recorded"
+                f"cannot write cassette {self.path}: {error.strerror}; the session goes on, "
+                f"but the cassette ends after frame {self.frames_written}"
             )
         finally:
             self._written += size
 
-    def _write_footer(self, footer: Footer) -> None:
+    def _cut(self, size: int) -> None:
+        """Drop a part of a record a failed write left at the end (the file stays whole)."""
+        self._size = size
         try:
-            write_all(self._fd, [encode_record(footer)])
+            os.ftruncate(self._fd, size)
         except OSError as exc:
-            self.error = f"cannot write cassette {self.path}: {exc.strerror}"
+            self.error = f"cannot write cassette {self.path}: {exc.strerror}; its last line is cut"
+
+    def _write_footer(self, footer: Footer) -> None:
+        """Write the footer, saying how many frames are truly not in the file."""
+        footer = attrs.evolve(footer, dropped=sum(footer.frames.values()) - self.frames_written)
+        line = encode_record(footer)
+        written, error = write_prefix(self._fd, [line])
+        if error is None:
+            self.footer = footer
+            return
+        if written:
+            self._cut(self._size)
+        self.error = f"cannot write the footer of cassette {self.path}: {error.strerror}"

@@ -18,7 +18,12 @@ EPILOG = """\
 exit status:
   0  the conversations are the same
   1  they differ
-  2  usage error, or a cassette cannot be read
+  2  usage error, or a cassette cannot be read (no page is written)
+  73 the --html page cannot be created (exists without --force, a symlink, no permission, ...)
+
+examples:
+  acp-tap diff golden.ndjson live.ndjson
+  acp-tap diff --html review.html golden.ndjson live.ndjson
 """
 
 
@@ -34,22 +39,37 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("a", type=Path, metavar="A")
     parser.add_argument("b", type=Path, metavar="B")
     parser.add_argument("--json", action="store_true", help="one JSON object per difference")
+    parser.add_argument(
+        "--html",
+        type=Path,
+        metavar="OUT.html",
+        help="also write both conversations side by side, aligned by turn, as one "
+        "self-contained page (opens from disk, loads nothing)",
+    )
+    parser.add_argument("--force", action="store_true", help="replace an existing --html file")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the differences; 1 if there are any."""
     from acp_tap.cassette.reader import iter_records
-    from acp_tap.errors import CassetteError
+    from acp_tap.errors import CassetteError, OutputCreateError
     from acp_tap.inspect.diff import diff, summarize
 
     try:
-        a = summarize(r for _, r in iter_records(args.a))
-        b = summarize(r for _, r in iter_records(args.b))
+        if args.html is not None:
+            from acp_tap.commands.html_pages import write_diff_page
+
+            changes = write_diff_page(args.a, args.b, args.html, force=args.force)
+        else:
+            a = summarize(r for _, r in iter_records(args.a))
+            b = summarize(r for _, r in iter_records(args.b))
+            changes = diff(a, b)
+    except OutputCreateError:
+        raise
     except (CassetteError, OSError) as exc:
         print(f"acp-tap diff: {exc}", file=sys.stderr)
         return 2
-    changes = diff(a, b)
     for change in changes:
         if args.json:
             record = {"where": change.where, "field": change.field, "a": change.a, "b": change.b}
@@ -58,5 +78,6 @@ def run(args: argparse.Namespace) -> int:
             print(change.render())
     if not args.json:
         verdict = f"{len(changes)} difference(s)" if changes else "no differences"
-        print(f"{verdict} between {args.a} and {args.b}", file=sys.stderr)
+        page = f"; side by side in {args.html}" if args.html is not None else ""
+        print(f"{verdict} between {args.a} and {args.b}{page}", file=sys.stderr)
     return 1 if changes else 0

@@ -19,7 +19,8 @@ def add_redaction_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="REGEX",
-        help="also redact matches of this regular expression in every string and log line",
+        help="also redact matches of this regular expression (RE2 syntax: linear time) in "
+        "every string, log line and argv; the header lists it as regex#N, never its text",
     )
     parser.add_argument(
         "--no-redact", action="store_true", help="turn off the default redaction rules"

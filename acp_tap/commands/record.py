@@ -19,14 +19,25 @@ the agent's stderr into a cassette. Only the cassette is redacted, never the rel
 EPILOG = """\
 exit status:
   the agent's own exit status, or 128+N if it was killed by signal N
-  2    usage error
-  73   the cassette cannot be created (exists without --force, no permission, ...)
+  2    usage error (also a --redact pattern RE2 cannot run: back-references, look-around)
+  73   the cassette cannot be created (exists without --force, no permission, a symbolic
+       link, a FIFO or anything but a regular file, with or without --force)
   126  CMD is not executable
   127  CMD was not found
 
-default redaction (--no-redact turns it off): env values of mcpServers and terminal/create,
-headers of MCP servers, authenticate params (but methodId), results of agent->client
-requests whose method names auth, token, credential, secret or password.
+default redaction (--no-redact turns it off), in every string value, log line and the argv
+of the header: known credential formats (Anthropic, OpenAI, AWS, GitHub, GitLab, Slack and
+Google keys, JWTs, Bearer/Basic credentials, PEM private keys, credentials in URL query
+parameters); values of keys named password, passwd, secret, client_secret, token,
+access_token, refresh_token, id_token, auth_token, api_key, x-api-key, authorization,
+proxy-authorization, cookie, set-cookie, private_key (any case, - and _ ignored); env values
+of mcpServers and terminal/create, headers of MCP servers, authenticate params (but
+methodId), results of agent->client requests whose method names auth, token, credential,
+secret or password. The header lists --redact patterns as regex#N, never their text.
+
+when the client has gone (stdin and stdout closed, or writing to it failed) and the agent
+does not exit: --grace seconds, SIGTERM, --grace seconds, SIGKILL. The agent's process
+group ends with the session, and with acp-tap even if acp-tap is killed.
 """
 
 
@@ -60,8 +71,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=float,
         default=3.0,
         metavar="SECONDS",
-        help="after forwarding SIGINT/SIGTERM/SIGHUP, wait this long before killing the agent "
-        "(default 3)",
+        help="how long the agent gets at each step of ending it: after forwarding "
+        "SIGINT/SIGTERM/SIGHUP, and once the client has gone (default 3)",
     )
     parser.add_argument("command", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     parser.set_defaults(func=run)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from acp_tap.commands.options import add_redaction_options
-from acp_tap.errors import UsageError
+from acp_tap.errors import CassetteCreateError, UsageError
 
 DESCRIPTION = """\
 Apply the recording redaction rules (the defaults, plus --redact-key and --redact) to a
@@ -22,7 +22,8 @@ EPILOG = """\
 exit status:
   0   redacted
   2   usage error, or the cassette cannot be read (nothing is replaced)
-  73  the output file cannot be created (exists without --force, no permission, ...)
+  73  the output file cannot be created (exists without --force, no permission, a
+      symbolic link or not a regular file, also with --in-place)
 """
 
 
@@ -63,6 +64,12 @@ def run(args: argparse.Namespace) -> int:
     source: Path = args.cassette
     target: Path | None = args.output
     if args.in_place:
+        if source.is_symlink() or (source.exists() and not source.is_file()):
+            kind = "a symbolic link" if source.is_symlink() else "not a regular file"
+            raise CassetteCreateError(
+                f"cannot redact {source} in place: it is {kind} (acp-tap never replaces "
+                "a link or writes through it); redact the real file, or use -o FILE"
+            )
         target = source.with_name(f".{source.name}.redacting-{os.getpid()}")
     fd = create_cassette_file(target, force=args.force) if target is not None else None
     out = os.fdopen(fd, "wb") if fd is not None else sys.stdout.buffer

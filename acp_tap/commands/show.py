@@ -19,10 +19,24 @@ when piped. Reads the cassette as a stream, in constant memory.
 """
 
 EPILOG = """\
-exit status: 0 shown; 2 the cassette cannot be read (what precedes a malformed line is shown)
+--html OUT.html writes one self-contained page instead (opens from disk, loads nothing):
+a swimlane per session on a zoomable time axis, turns, tool calls, permissions, request
+latencies, the conversation beside it and every frame by its seq; --dir, --method and
+--session set the page's filters. --follow prints a cassette still being recorded as
+frames arrive (DIR or default: the newest cassette in $ACP_TAP_DIR or ./cassettes) and
+ends at its footer, on ^C, or 2 s after the recorder named in its header is gone.
+
+exit status:
+  0    shown (--follow: the recording ended with its footer)
+  1    --follow: the recorder is gone and the cassette has no footer (cut short)
+  2    usage error, or the cassette cannot be read (what precedes a malformed line is shown)
+  73   the --html page cannot be created (exists without --force, a symlink, no permission)
+  130  --follow: interrupted (^C)
 
 examples:
   acp-tap show session.ndjson
+  acp-tap show --html trace.html session.ndjson
+  acp-tap show --follow
   acp-tap show --dir c2a --method 'session/*' session.ndjson
   acp-tap show --method 'tool_call*' --session 1f3a session.ndjson
   acp-tap show --json session.ndjson | jq 'select(.kind == "error")'
@@ -38,7 +52,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("cassette", metavar="CASSETTE", help="the cassette file")
+    parser.add_argument(
+        "cassette",
+        metavar="CASSETTE",
+        nargs="?",
+        help="the cassette file (with --follow: a cassette or a directory of cassettes)",
+    )
     parser.add_argument(
         "--dir",
         action="append",
@@ -63,7 +82,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default="auto",
         help="colour the output (default: auto, on a terminal unless NO_COLOR is set)",
     )
-    parser.set_defaults(func=run)
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "--html", metavar="OUT.html", help="write a self-contained HTML page instead of printing"
+    )
+    output.add_argument(
+        "--follow",
+        action="store_true",
+        help="print a cassette being recorded as frames arrive, until its footer",
+    )
+    parser.add_argument("--force", action="store_true", help="replace an existing --html file")
+    parser.set_defaults(func=run, parser=parser)
 
 
 def use_colour(choice: str, stream: TextIO) -> bool:
@@ -77,6 +106,20 @@ def use_colour(choice: str, stream: TextIO) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Print the timeline; 0 unless the cassette cannot be read."""
+    if args.html is not None or args.follow:
+        if args.json and args.html is not None:
+            args.parser.error("--json and --html write different things; choose one")
+        if args.follow:
+            from acp_tap.commands.follow import follow
+
+            return follow(args)
+        from acp_tap.commands.html_pages import write_show_page
+
+        if args.cassette is None:
+            args.parser.error("give the CASSETTE to write as a page")
+        return write_show_page(args)
+    if args.cassette is None:
+        args.parser.error("give a CASSETTE (or --follow)")
     out = sys.stdout
     keep = Filter(frozenset(args.dirs), tuple(args.method), args.session)
     colour = use_colour(args.color, out)

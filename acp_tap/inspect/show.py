@@ -152,9 +152,21 @@ def render(event: Event, colour: bool = False) -> str:
     if event.update == "agent_thought_chunk":
         style = "thought"
     lines = event.text.split("\n")
-    indent = " " * (len(head) + 2)
+    indent = " " * _TEXT_COLUMN
     rest = [indent + paint(style, line) for line in lines[1:]]
     return "\n".join([f"{first}  {paint(style, lines[0])}", *rest])
+
+
+def render_more(event: Event, colour: bool = False) -> str:
+    """More text of a streamed run whose first chunk :func:`render` began (for a live view)."""
+    style = "thought" if event.update == "agent_thought_chunk" else None
+    lines = event.text.split("\n")
+    if colour and style:
+        lines = [f"{_STYLES[style]}{line}{_RESET}" if line else line for line in lines]
+    return ("\n" + " " * _TEXT_COLUMN).join(lines)
+
+
+_TEXT_COLUMN = 14  # where render puts the text of an event: time, arrow, label's indent
 
 
 _PLAIN_LABELS = {"header": "recording", "footer": "exit", "stderr": "stderr", "invalid": "invalid"}

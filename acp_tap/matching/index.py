@@ -66,8 +66,13 @@ class MatchIndex:
         """Consume the first unused recorded message (in recorded order) with any of ``keys``."""
         if len(keys) == 1:
             return self.take(keys[0])
+        first = self.first(keys)
+        return None if first is None else self.take(first[1])
+
+    def first(self, keys: Sequence[bytes]) -> tuple[int, bytes] | None:
+        """The first unused recorded message with any of ``keys``, and its key (not consumed)."""
         heads = [(q[0], k) for k in keys if (q := self._by_key.get(k))]
-        return self.take(min(heads)[1]) if heads else None
+        return min(heads) if heads else None
 
     def recorded(self, keys: Sequence[bytes]) -> bytes | None:
         """The first of ``keys`` that some recorded message has."""

@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from acp_tap.errors import UsageError
+from acp_tap.matching.diff import Difference
 
 TRACE_META_KEYS = frozenset({"traceparent", "tracestate", "baggage"})
 """``_meta`` keys that carry trace context (W3C); any key containing "trace" is dropped too."""
@@ -81,6 +82,50 @@ class IgnorePath:
     def remove(self, value: Any) -> Any:
         """``value`` without what this path points at (copied where changed, never mutated)."""
         return _remove(value, self.steps)
+
+    def values(self, value: Any) -> list[Any]:
+        """What this path points at in ``value`` (none, one, or several with ``*``)."""
+        found = [value]
+        for step in self.steps:
+            found = [item for v in found for item in _children(v, step)]
+        return found
+
+
+def _children(value: Any, step: Step) -> list[Any]:
+    if isinstance(value, dict):
+        if step is ANY:
+            return list(value.values())
+        return [value[step]] if isinstance(step, str) and step in value else []
+    if isinstance(value, list):
+        if step is ANY:
+            return list(value)
+        return [value[step]] if isinstance(step, int) and 0 <= step < len(value) else []
+    return []
+
+
+PLACEHOLDER = "[REDACTED]"
+"""What the recorder writes in place of a redacted value, or of a secret inside a string."""
+
+
+def redacted_differences(
+    recorded: Any, live: Any, paths: tuple[IgnorePath, ...]
+) -> list[Difference]:
+    """Where ``live`` differs from ``recorded`` at its redacted ``paths``: a string in which
+    only a secret was redacted (``"use key [REDACTED] please"``) must be the same around it;
+    the placeholder itself matches any text, and a value redacted whole matches anything."""
+    out = []
+    for path in paths:
+        for expected, got in zip(path.values(recorded), path.values(live), strict=False):
+            if (
+                not isinstance(expected, str)
+                or expected == PLACEHOLDER
+                or PLACEHOLDER not in expected
+            ):
+                continue
+            pattern = ".*".join(re.escape(part) for part in expected.split(PLACEHOLDER))
+            if not isinstance(got, str) or re.fullmatch(pattern, got, re.DOTALL) is None:
+                out.append(Difference(path.text, expected, got))
+    return out
 
 
 def _remove(value: Any, steps: tuple[Step, ...]) -> Any:

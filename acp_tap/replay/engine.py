@@ -141,15 +141,7 @@ class ReplayEngine:
         self._last_input, self._stalled = now, False
         taken = 0
         if (in_order := self._in_order) is not None:
-            expected, k, n = in_order.expected, self._cursor, len(in_order.expected)
-            for line in lines:
-                if k >= n or line != expected[k]:
-                    break
-                k += 1
-                if in_order.blocks[k]:
-                    in_order.send(k, self.plan, out)
-                taken += 1
-            self._cursor = k
+            self._cursor, taken = in_order.follow(lines, self._cursor, self.plan, out)
             if taken < len(lines):
                 self._leave_in_order(now)
             else:

@@ -11,6 +11,7 @@ general state as if those k messages had arrived one by one. Never with timing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import accumulate
 
 import attrs
@@ -33,6 +34,7 @@ class InOrder:
 
     expected: tuple[bytes, ...]  # the recorded client lines, without terminators
     blocks: tuple[tuple[int, ...], ...]  # per cursor: the agent steps it releases, in order
+    wires: tuple[tuple[bytes, ...] | None, ...]  # per cursor: their bytes (None: stderr too)
     release: tuple[int, ...]  # per agent step
     remaining: tuple[int, ...]  # per cursor: agent frames not sent yet
     open_requests: tuple[int, ...]  # per cursor: agent requests sent and not answered
@@ -68,14 +70,39 @@ class InOrder:
                 if (answered := answered_at.get(client.index)) is not None:
                     pending[answered] -= 1
         sent = list(accumulate(len(block) for block in blocks))
+        agent = plan.agent
+        wires = [
+            None if any(agent[n].stderr for n in block) else tuple(agent[n].wire for n in block)
+            for block in blocks
+        ]
         return cls(
             tuple(bytes(c.frame.raw) for c in plan.client),
             tuple(map(tuple, blocks)),
+            tuple(wires),
             tuple(release),
             tuple(len(plan.agent) - s for s in sent),
             tuple(accumulate(opened[: n + 1])),
             tuple(accumulate(pending[: n + 1])),
         )
+
+    def follow(
+        self, lines: Sequence[bytes | bytearray], cursor: int, plan: Plan, out: Out
+    ) -> tuple[int, int]:
+        """Send what ``lines`` release while each is the next recorded line; return the new
+        cursor and how many lines were taken (the rest leave the path)."""
+        expected, blocks, chunks = self.expected, self.wires, out.chunks
+        n, taken = len(expected), 0
+        for line in lines:
+            if cursor >= n or line != expected[cursor]:
+                break
+            cursor += 1
+            wires = blocks[cursor]
+            if wires is None:
+                self.send(cursor, plan, out)
+            elif wires:
+                chunks.extend(wires)
+            taken += 1
+        return cursor, taken
 
     def send(self, cursor: int, plan: Plan, out: Out) -> None:
         """Send what the ``cursor``-th client message releases."""

@@ -14,14 +14,14 @@ from typing import Any
 import attrs
 
 from acp_tap.cassette.codec import loads_strict
-from acp_tap.matching.diff import differences, shorten
+from acp_tap.matching.diff import Difference, differences, shorten
 from acp_tap.matching.ids import IdKey, id_key
 from acp_tap.matching.index import MatchIndex
 from acp_tap.matching.mismatch import error_line
-from acp_tap.matching.normal import raw_key
+from acp_tap.matching.normal import raw_key, redacted_differences
 from acp_tap.matching.relocation import SESSION_CREATORS, Relocation
 from acp_tap.replay.actions import ReplayOptions, Report, ReportKind
-from acp_tap.replay.plan import Plan
+from acp_tap.replay.plan import ClientStep, Plan
 from acp_tap.replay.reports import (
     clip,
     named,
@@ -109,7 +109,21 @@ class Receiver:
         if env.method == "$/cancel_request":
             msg = self._recorded_cancel(msg)
         normal, keys = self.plan.keys(env.method, msg, data)
-        index = self.index.take_first(keys)
+        index = None
+        if (found := self.index.first(keys)) is not None:
+            step = self.plan.client[found[0]]
+            if diffs := tuple(self._around_secrets(step, msg)):
+                what = f"this {env.method} {env.kind.value}"
+                summary = (
+                    f"{what} differs from {step.describe()} around what was redacted in it "
+                    f"(a [REDACTED] part matches any text): {named(diffs)}"
+                )
+                report = Report(ReportKind.NO_MATCH, summary, clip(line), step.describe(), diffs)
+                live = _live_id(msg, env)
+                closest = {"closest": {"seq": step.frame.seq, "method": step.method, "used": False}}
+                error = error_line(live, summary, closest) if live is not None else None
+                return Unmatched(report, error)
+            index = self.index.take(found[1])
         if index is None and env.method in SESSION_CREATORS:
             index = self._relocated(env.method, msg, line)
         if index is None:
@@ -119,6 +133,13 @@ class Receiver:
             self.live_id[index] = live
             self.live_requests[id_key(live)] = index
         return Arrived(index)
+
+    def _around_secrets(self, step: ClientStep, msg: Any) -> list[Difference]:
+        """Where ``msg`` differs from recorded ``step`` around the secrets redacted in it."""
+        if not step.frame.redacted:
+            return []
+        paths = self.plan.redactions.paths(step.frame.redacted)
+        return redacted_differences(step.frame.message(), msg, paths)
 
     def _relocated(self, method: str, msg: Any, line: bytes) -> int | None:
         """Match a session-creating request whose ``cwd`` differs from the recorded ones.
@@ -213,8 +234,11 @@ class Receiver:
         actual = self.plan.answer_normal(answer, msg, data)
         normaliser = self.plan.normaliser
         if normaliser.key(expected) == normaliser.key(actual):
-            return Arrived(answer.index)
-        diffs = tuple(differences(expected, actual))
+            if not (around := self._around_secrets(answer, msg)):
+                return Arrived(answer.index)
+            diffs = tuple(around)
+        else:
+            diffs = tuple(differences(expected, actual))
         summary = f"the client's answer to {where} differs from the recording: {named(diffs)}"
         return Failed(
             answer.index, Report(ReportKind.ANSWER, summary, got, answer.describe(), diffs)

@@ -1,0 +1,43 @@
+"""Follow a cassette as it is recorded: the records of lines appended so far. Pure.
+
+Bytes read from the end of a growing cassette are fed in whatever pieces the reads
+return; only complete lines become records (a record is written whole, but a read may
+end inside one). Each byte is searched once (:class:`acp_tap.wire.framing.LineSplitter`).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from acp_tap.cassette.codec import decode_line
+from acp_tap.cassette.model import Record
+from acp_tap.wire.framing import LineSplitter
+
+
+@attrs.define(eq=False)
+class Tail:
+    """Feed the bytes appended to a cassette; get ``(line number, record)`` of complete lines."""
+
+    path: str
+    _splitter: LineSplitter = attrs.field(factory=LineSplitter)
+    _lines: int = 0
+
+    @property
+    def pending(self) -> int:
+        """Bytes of a line not complete yet."""
+        return self._splitter.pending
+
+    @property
+    def lines(self) -> int:
+        """Complete lines seen so far."""
+        return self._lines
+
+    def feed(self, data: bytes) -> list[tuple[int, Record]]:
+        """The records completed by ``data`` (a malformed line raises CassetteFormatError)."""
+        records = []
+        for line in self._splitter.feed(data):
+            self._lines += 1
+            content = line.data
+            if content.strip():
+                records.append((self._lines, decode_line(content, self.path, self._lines)))
+        return records
