@@ -33,8 +33,8 @@ from acp_tap.replay.actions import (
 from acp_tap.replay.engine import ReplayEngine
 from acp_tap.wire.framing import LineSplitter
 
-CHUNK = 1 << 16
-"""Bytes read from the client at a time."""
+CHUNK = 1 << 20
+"""Bytes read from the client at most at a time (as the trio shell)."""
 
 
 @attrs.define(eq=False)

@@ -16,7 +16,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import acp
-from acp.schema import Implementation, ReadTextFileResponse, TerminalOutputResponse
+from acp.schema import (
+    Implementation,
+    ReadTextFileResponse,
+    TerminalExitStatus,
+    TerminalOutputResponse,
+)
 
 from tests.peers import sdk_client
 
@@ -65,7 +70,7 @@ class FixtureClient(sdk_client.Client):
         self, session_id: str, terminal_id: str, **kwargs: Any
     ) -> TerminalOutputResponse:
         """The fixture's terminal output."""
-        exit_status = sdk_client.TerminalExitStatus(exit_code=0)
+        exit_status = TerminalExitStatus(exit_code=0)
         return TerminalOutputResponse(
             output=TERMINAL_OUTPUT, truncated=False, exit_status=exit_status
         )
