@@ -29,6 +29,7 @@ Importing this plugin never imports the SDK (``acp``).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import shlex
@@ -258,27 +259,34 @@ class GoldenCheck:
         self, cassette: str | Path, agent: object = None, **options: Any
     ) -> ClientReplayResult:
         """Play ``cassette``'s client (relative to the test file) into the agent; judge."""
-        from acp_tap.errors import SdkMissingError
         from acp_tap.testing import run_agent_against
 
         path, target = self._resolve(cassette, agent)
-        try:
-            return self._judge(path, run_agent_against(path, target, **options))
-        except SdkMissingError as missing:
-            pytest.fail(str(missing), pytrace=False)
+        with _sdk_required():
+            result = run_agent_against(path, target, **options)
+        return self._judge(path, result)
 
     async def check(
         self, cassette: str | Path, agent: object = None, **options: Any
     ) -> ClientReplayResult:
         """As calling it, from inside an async test (trio, pytest-asyncio, or anyio)."""
-        from acp_tap.errors import SdkMissingError
         from acp_tap.testing import run_agent_against_async
 
         path, target = self._resolve(cassette, agent)
-        try:
-            return self._judge(path, await run_agent_against_async(path, target, **options))
-        except SdkMissingError as missing:
-            pytest.fail(str(missing), pytrace=False)
+        with _sdk_required():
+            result = await run_agent_against_async(path, target, **options)
+        return self._judge(path, result)
+
+
+@contextlib.contextmanager
+def _sdk_required() -> Iterator[None]:
+    """An in-process agent without the SDK fails the test with one line: what to install."""
+    from acp_tap.errors import SdkMissingError
+
+    try:
+        yield
+    except SdkMissingError as missing:
+        raise pytest.fail.Exception(str(missing), pytrace=False) from None
 
 
 @pytest.fixture

@@ -101,11 +101,31 @@ def run_in_process(
     cassette: str | os.PathLike[str], agent: object, options: dict[str, Any]
 ) -> ClientReplayResult:
     """Play the client recorded in ``cassette`` into the in-process SDK ``agent`` on an
-    event loop of its own (not from inside a running one)."""
-    from acp_tap.rerun.asyncio_client import check_in_process_options, rerun_cassette_in_process
+    event loop of its own (not from inside a running one).
+
+    Unlike ``asyncio.run``, the loop is closed even if tasks of an agent that ignored its
+    cancellation are still running after :data:`~acp_tap.rerun.asyncio_client.GRACE`
+    seconds: the replay already reported it; the test must not hang on it.
+    """
+    from acp_tap.rerun.asyncio_client import (
+        GRACE,
+        check_in_process_options,
+        rerun_cassette_in_process,
+    )
 
     check_in_process_options(options)
-    return asyncio.run(rerun_cassette_in_process(cassette, agent, **options))
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rerun_cassette_in_process(cassette, agent, **options))
+    finally:
+        left = asyncio.all_tasks(loop)
+        for task in left:
+            task.cancel()
+        if left:
+            loop.run_until_complete(asyncio.wait(left, timeout=GRACE))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
 
 
 async def run_agent_against_async(

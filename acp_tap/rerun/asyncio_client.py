@@ -41,7 +41,7 @@ from acp_tap.rerun.result import (
     ToAgent,
     WriteFile,
 )
-from acp_tap.sdk import serve_agent
+from acp_tap.sdk import require_sdk, serve_agent
 from acp_tap.wire.framing import LineSplitter
 
 CHUNK = 1 << 16
@@ -70,6 +70,7 @@ async def rerun_cassette_in_process(
     changed. ``cwd`` is the directory the live session stands in (the recorded one is
     rewritten to it). Raises :class:`~acp_tap.errors.SdkMissingError` without the SDK.
     """
+    require_sdk("an in-process agent")  # before anything runs: one line, what to install
     options = ClientReplayOptions.of(
         cwd=cwd,
         fs_root=fs_root,
