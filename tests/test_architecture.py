@@ -40,23 +40,34 @@ def core_modules() -> list[str]:
     return sorted(n for n in names if n not in SHELL and n != "acp_tap.__main__")
 
 
+ASYNCIO_SHELL = (
+    "acp_tap.asyncio_streams",
+    "acp_tap.sdk",
+    "acp_tap.replay.asyncio_agent",
+    "acp_tap.rerun.asyncio_client",
+)
+"""The asyncio shell: core modules as far as trio goes (it never imports trio either)."""
+
+
 def test_core_modules_do_not_import_trio() -> None:
-    """Importing every core module (and every subcommand's parser) leaves trio unimported."""
+    """Importing every core module (and every subcommand's parser), the asyncio shell
+    included, leaves trio unimported, and the optional ACP SDK too."""
     modules = core_modules()
     assert "acp_tap.replay.engine" in modules
     assert "acp_tap.rerun.engine" in modules
     assert "acp_tap.matching.index" in modules
     assert "acp_tap.cassette.recorder" in modules
+    assert set(ASYNCIO_SHELL) <= set(modules)
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"
         "    importlib.import_module(name)\n"
-        "print('trio' in sys.modules)\n"
+        "print('trio' in sys.modules, 'acp' in sys.modules)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
-    assert done.stdout.strip() == "False", done.stderr
+    assert done.stdout.strip() == "False False", done.stderr
 
 
 MAX_LINES = 400

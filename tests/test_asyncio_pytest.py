@@ -8,6 +8,7 @@ SDK peers come from tests/peers (the repository is put on ``PYTHONPATH``).
 
 from __future__ import annotations
 
+import shutil
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -64,13 +65,24 @@ def run(
     return result, failures
 
 
+def readme_block(first_line: str) -> str:
+    """The README code block that starts with ``first_line``."""
+    readme = (ROOT / "README.md").read_text()
+    return readme.split(f"\n{first_line}\n", 1)[1].split("```", 1)[0]
+
+
 def test_strict_mode_client_and_agent_tests(project: pytest.Pytester) -> None:
-    """pytest-asyncio, strict mode: the SDK client in-process observes what it observes
-    through ``acp_agent.argv``, for several shipped fixtures; a changed prompt fails both
-    ways with the same report; a stalled client fails with the stall report; an SDK agent
-    in ``acp_golden`` (instance or factory, sync or awaited) passes, and a changed one
-    fails with the word diff."""
+    """pytest-asyncio, strict mode: the README example passes as documented; the SDK
+    client in-process observes what it observes through ``acp_agent.argv``, for several
+    shipped fixtures; a changed prompt fails both ways with the same report; a stalled
+    client fails with the stall report; an SDK agent in ``acp_golden`` (instance or
+    factory, sync or awaited) passes, and a changed one fails with the differences."""
+    assert readme_block("# pytest.ini") == INI
     project.makeini(INI)
+    project.makepyfile(test_sdk_client=readme_block("# test_sdk_client.py"))
+    cassettes = project.path / "cassettes" / "test_sdk_client"
+    cassettes.mkdir(parents=True)
+    shutil.copy(FIXTURES / "permission-allowed.ndjson", cassettes)
     project.makepyfile(
         test_client=COMMON
         + f"""
@@ -146,7 +158,7 @@ async def test_sync_golden_call_in_async_test(acp_golden):
 """
     )
     result, failures = run(project)
-    result.assert_outcomes(passed=len(DRIVEN) + 2, failed=5)
+    result.assert_outcomes(passed=len(DRIVEN) + 3, failed=5)
     in_process = failures["test_changed_prompt_in_process"]
     assert in_process == failures["test_changed_prompt_spawned"]
     assert in_process.startswith("replay 1 of ")
