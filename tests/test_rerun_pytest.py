@@ -12,6 +12,7 @@ from acp_tap.testing import AgentChangedError, assert_agent_matches, run_agent_a
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 DEMO = [sys.executable, "-m", "acp_tap.demo.agent"]
+LOOP_SCOPE = "asyncio_default_fixture_loop_scope = function\n"  # pytest-asyncio is installed too
 
 SAMPLE_AGENT = """
 import sys
@@ -27,7 +28,8 @@ sys.exit(demo.main(sys.argv[1:]))
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     """A test project with a golden conversation and the demo agent as its agent."""
     pytester.makeini(
-        f'[pytest]\ntrio_mode = true\nacp_agent = "{sys.executable}" -m acp_tap.demo.agent\n'
+        f"[pytest]\ntrio_mode = true\n{LOOP_SCOPE}"
+        f'acp_agent = "{sys.executable}" -m acp_tap.demo.agent\n'
     )
     shutil.copy(FIXTURES / "prompt-turn.ndjson", pytester.path / "golden.ndjson")
     (pytester.path / "sample_agent.py").write_text(SAMPLE_AGENT)
@@ -78,7 +80,7 @@ def test_changed_agent_fails_with_the_report(project: pytest.Pytester) -> None:
 
 def test_missing_agent_fails_with_advice(pytester: pytest.Pytester) -> None:
     """Without any agent configured, the test fails saying how to name one."""
-    pytester.makeini("[pytest]\ntrio_mode = true\n")
+    pytester.makeini(f"[pytest]\ntrio_mode = true\n{LOOP_SCOPE}")
     pytester.makepyfile(
         test_agent="""
         def test_no_agent(acp_golden):
