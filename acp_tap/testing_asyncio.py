@@ -38,6 +38,7 @@ async def replay_streams(
     cassette: Path, options: ReplayOptions, timeout: float, runs: list[Run]
 ) -> AsyncIterator[StreamPair]:
     """The cassette's agent replayed in-process; its run is added to ``runs`` at the end."""
+    require_asyncio()
     from acp_tap.replay.asyncio_agent import InMemoryReplay, in_memory
     from acp_tap.replay.engine import ReplayEngine
     from acp_tap.testing import Run
@@ -69,6 +70,7 @@ async def record_streams(
     argv: Sequence[str], timeout: float, runs: list[Run]
 ) -> AsyncIterator[StreamPair]:
     """The real agent behind ``acp-tap record`` (``argv``); its run is added to ``runs``."""
+    require_asyncio()
     from acp_tap.asyncio_streams import Spawned, spawned
     from acp_tap.testing import Run
 
@@ -95,6 +97,17 @@ def running_loop() -> str | None:
     except RuntimeError:
         return None
     return "asyncio"
+
+
+def require_asyncio() -> None:
+    """Raise :class:`~acp_tap.errors.UsageError` unless an asyncio event loop runs here."""
+    loop = running_loop()
+    if loop != "asyncio":
+        where = "under trio" if loop == "trio" else "outside an event loop"
+        raise UsageError(
+            f"acp_agent.asyncio_streams() needs a running asyncio event loop, and was used "
+            f"{where}; in a trio test use `async with acp_agent.connect()`"
+        )
 
 
 def run_in_process(

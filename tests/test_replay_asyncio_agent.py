@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import trio.testing
 from acp_tap.asyncio_streams import memory_connection
 from acp_tap.cassette.model import Direction
 from acp_tap.cassette.reader import load
+from acp_tap.errors import UsageError
 from acp_tap.replay import agent as trio_agent
 from acp_tap.replay.actions import (
     Action,
@@ -30,6 +32,7 @@ from acp_tap.replay.actions import (
 )
 from acp_tap.replay.asyncio_agent import _write, in_memory, serve
 from acp_tap.replay.engine import MISMATCH_CODE, ReplayEngine
+from acp_tap.testing import FakeAgent, ReplayMismatchError
 from tests.asyncio_support import run
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -246,3 +249,45 @@ def test_in_memory_reports_a_replay_that_does_not_end_in_time() -> None:
         return client.status, client.problem
 
     assert run(main) == (None, "the replay did not end within 0.2 s after the client closed")
+
+
+def test_fake_agent_outside_pytest_judges_an_asyncio_client(tmp_path: Path) -> None:
+    """FakeAgent.asyncio_streams without pytest: the run, its report and transcript."""
+    agent = FakeAgent(FIXTURES / "handshake.ndjson", tmp_path, ReplayOptions(ignore=("params",)))
+
+    async def main() -> Any:
+        async with agent.asyncio_streams() as (reader, writer):
+            writer.write(b'{"jsonrpc":"2.0","id":"a","method":"initialize","params":{}}\n')
+            return json.loads(await reader.readline())
+
+    assert run(main)["id"] == "a"
+    (only,) = agent.runs()
+    assert only.status == 1
+    assert "frame #4 session/new" in only.reports[0]
+    assert [d.value for d, _ in agent.transcript.lines] == ["c2a", "a2c"]
+    with pytest.raises(ReplayMismatchError, match="never arrived"):
+        agent.verify()
+
+
+def test_fake_agent_records_the_real_agent_for_an_asyncio_client(tmp_path: Path) -> None:
+    """In a recording mode, the pair reaches the real agent behind ``acp-tap record``."""
+    cassette = tmp_path / "new.ndjson"
+    real = (sys.executable, "-m", "acp_tap.demo.agent")
+    agent = FakeAgent(cassette, tmp_path, real_agent=real)
+
+    async def main() -> Any:
+        async with agent.asyncio_streams() as (reader, writer):
+            writer.write(b'{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}\n')
+            return json.loads(await reader.readline())
+
+    assert "result" in run(main)
+    assert [each.status for each in agent.runs()] == [0]
+    assert [d.value for d, _ in agent.transcript.lines] == ["c2a", "a2c"]
+
+
+async def test_asyncio_streams_under_trio_says_what_to_use() -> None:
+    """Under trio, asyncio_streams() is refused with the trio way to do it."""
+    agent = FakeAgent(FIXTURES / "handshake.ndjson", Path("."))
+    with pytest.raises(UsageError, match=r"under trio; in a trio test use `async with acp_agent"):
+        async with agent.asyncio_streams():
+            pass
