@@ -25,6 +25,7 @@ import attrs
 import trio
 
 from acp_tap.record import exit_status, spawn_error
+from acp_tap.rerun.confined import Outside, read_inside, write_inside
 from acp_tap.rerun.engine import ClientReplayEngine
 from acp_tap.rerun.result import (
     STDERR_SHOWN,
@@ -157,16 +158,21 @@ def _signal(proc: trio.Process, signum: int) -> None:
             proc.send_signal(signum)
 
 
-def _read_text(path: Path) -> str | None:
+def _read_text(root: Path, rel: str, notes: list[str]) -> str | None:
     try:
-        return path.read_text(encoding="utf-8")
+        return read_inside(root, rel)
+    except Outside as exc:
+        notes.append(f"--fs-root: {rel} was not read: {exc.strerror}, which may lead out of {root}")
     except (OSError, UnicodeDecodeError):
-        return None
+        pass
+    return None
 
 
-def _write_text(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(content, encoding="utf-8")
+def _write_text(root: Path, rel: str, content: str, notes: list[str]) -> None:
+    try:
+        write_inside(root, rel, content)
+    except OSError as exc:
+        notes.append(f"--write-dir: {rel} was not written: {exc.strerror or exc}")
 
 
 @attrs.define(eq=False)
@@ -181,6 +187,7 @@ class _Shell:
         factory=lambda: collections.deque(maxlen=STDERR_SHOWN)
     )
     result: ClientReplayResult | None = None
+    notes: list[str] = attrs.field(factory=list)  # files refused: reported as problems
     _queue: trio.MemorySendChannel[ClientAction] | None = None
     _nursery: trio.Nursery | None = None
     _wake: trio.Event = attrs.field(factory=trio.Event)
@@ -228,15 +235,19 @@ class _Shell:
                     await stdin.aclose()
             elif isinstance(action, ReadFile):
                 assert self.fs_root is not None
-                content = await trio.to_thread.run_sync(_read_text, self.fs_root / action.path)
+                content = await trio.to_thread.run_sync(
+                    _read_text, self.fs_root, action.path, self.notes
+                )
                 self.deliver(self.engine.file_read(action.token, content, self.clock()))
             elif isinstance(action, WriteFile):
                 assert self.write_dir is not None
-                target = self.write_dir / action.path
-                await trio.to_thread.run_sync(_write_text, target, action.content)
+                await trio.to_thread.run_sync(
+                    _write_text, self.write_dir, action.path, action.content, self.notes
+                )
             else:
                 assert isinstance(action, Finished)
-                self.result = action.result
+                result = action.result
+                self.result = attrs.evolve(result, problems=(*result.problems, *self.notes))
                 assert self._nursery is not None
                 self._nursery.cancel_scope.cancel()
                 return
