@@ -13,6 +13,10 @@ Precedence: command line > marker > ini file.
   agent used when recording.
 - ini ``acp_cassette_dir`` (default ``cassettes``): relative to each test file; cassettes
   default to ``<dir>/<test module>/<test name>.ndjson``.
+- ``--acp-trace=off|on|retain-on-failure`` (ini ``acp_trace``) and ``--acp-trace-dir DIR``
+  (ini ``acp_trace_dir``, default ``acp-traces/``): an HTML page of what each replay saw
+  in a test (the recorded and the live conversation side by side, each mismatch or stall
+  marked at its frame), named after the test; the failure report prints its path.
 - ``--acp-stall-timeout SECONDS`` (ini ``acp_stall_timeout``, the marker's
   ``stall_timeout=``): client silence that makes a stall (default 1; 0: never). A stalled
   test fails within it, with what the replay held and why.
@@ -29,22 +33,24 @@ Importing this plugin never imports the SDK (``acp``).
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
 import shlex
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from acp_tap.errors import AcpTapError
+
 if TYPE_CHECKING:
+    from acp_tap.pytest_golden import GoldenCheck
     from acp_tap.replay.actions import ReplayOptions
-    from acp_tap.rerun.result import ClientReplayResult
     from acp_tap.testing import FakeAgent
 
 RECORD_MODES = ("none", "once", "new", "all")
+TRACE_MODES = ("off", "on", "retain-on-failure")
 _AGENTS = pytest.StashKey[list[tuple["FakeAgent", "tuple[str, ...] | None"]]]()
 """Per test: each fake agent, and the real agent to re-record it with (mode ``new``)."""
 _RECORDED = pytest.StashKey[list[str]]()
@@ -79,7 +85,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         help="client silence that makes a replay stall (default 1; 0: never)",
     )
+    group.addoption(
+        "--acp-trace",
+        choices=TRACE_MODES,
+        default=None,
+        help="write an HTML trace of what each replay saw: off (default), on, retain-on-failure",
+    )
+    group.addoption(
+        "--acp-trace-dir",
+        default=None,
+        metavar="DIR",
+        help="where traces go (default acp-traces/, relative to the rootdir)",
+    )
     parser.addini("acp_record_mode", "default --acp-record-mode", default="none")
+    parser.addini("acp_trace", "default --acp-trace", default="off")
+    parser.addini("acp_trace_dir", "default --acp-trace-dir", default="acp-traces")
     parser.addini("acp_stall_timeout", "default --acp-stall-timeout", default="1")
     parser.addini("acp_agent", "default --acp-agent", default="")
     parser.addini(
@@ -221,74 +241,6 @@ def acp_agent(
         request.config.stash[_RECORDED].append(str(agent.cassette))
 
 
-class GoldenCheck:
-    """``acp_golden(cassette, agent=None, **options)``: the agent behaves as recorded, or
-    the test fails with the report. ``await acp_golden.check(...)`` in async tests."""
-
-    def __init__(self, request: pytest.FixtureRequest) -> None:
-        marker = request.node.get_closest_marker("acp_cassette")
-        self._agent = _real_agent(request, marker)
-        self._base = request.path.parent
-        self._node = request.node
-
-    def _resolve(self, cassette: str | Path, agent: object) -> tuple[Path, object]:
-        from acp_tap.sdk import is_agent_object
-
-        if agent is not None and is_agent_object(agent):
-            return self._base / cassette, agent  # an in-process SDK agent
-        if isinstance(agent, str):
-            argv = shlex.split(agent)
-        else:
-            argv = list(cast("Sequence[str]", agent or self._agent or ()))
-        if not argv:
-            pytest.fail(
-                'acp-tap: acp_golden needs the agent: pass agent=, --acp-agent "CMD", '
-                "acp_agent in the ini file, or acp_cassette(agent=...)",
-                pytrace=False,
-            )
-        return self._base / cassette, argv
-
-    def _judge(self, cassette: Path, result: ClientReplayResult) -> ClientReplayResult:
-        if result.stderr:
-            self._node.add_report_section("call", "agent stderr", "\n".join(result.stderr))
-        if not result.same:
-            pytest.fail(f"{result.verdict(str(cassette))}\n{result.render()}", pytrace=False)
-        return result
-
-    def __call__(
-        self, cassette: str | Path, agent: object = None, **options: Any
-    ) -> ClientReplayResult:
-        """Play ``cassette``'s client (relative to the test file) into the agent; judge."""
-        from acp_tap.testing import run_agent_against
-
-        path, target = self._resolve(cassette, agent)
-        with _sdk_required():
-            result = run_agent_against(path, target, **options)
-        return self._judge(path, result)
-
-    async def check(
-        self, cassette: str | Path, agent: object = None, **options: Any
-    ) -> ClientReplayResult:
-        """As calling it, from inside an async test (trio, pytest-asyncio, or anyio)."""
-        from acp_tap.testing import run_agent_against_async
-
-        path, target = self._resolve(cassette, agent)
-        with _sdk_required():
-            result = await run_agent_against_async(path, target, **options)
-        return self._judge(path, result)
-
-
-@contextlib.contextmanager
-def _sdk_required() -> Iterator[None]:
-    """An in-process agent without the SDK fails the test with one line: what to install."""
-    from acp_tap.errors import SdkMissingError
-
-    try:
-        yield
-    except SdkMissingError as missing:
-        raise pytest.fail.Exception(str(missing), pytrace=False) from None
-
-
 @pytest.fixture
 def acp_golden(request: pytest.FixtureRequest) -> GoldenCheck:
     """Agent regression tests: ``acp_golden("golden.ndjson")`` plays the recorded client
@@ -300,12 +252,16 @@ def acp_golden(request: pytest.FixtureRequest) -> GoldenCheck:
     ``ignore``, ``timeout``, ``max_time``, ``env`` (not ``output`` and ``env`` in-process).
     ``await acp_golden.check(...)`` in async tests.
     """
-    return GoldenCheck(request)
+    from acp_tap.pytest_golden import GoldenCheck
+
+    marker = request.node.get_closest_marker("acp_cassette")
+    return GoldenCheck(_real_agent(request, marker), request.path.parent, request.node)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """After the test body: verify each replay; in ``new`` mode, re-record on a mismatch."""
+    """After the test body: verify each replay (writing its trace as ``--acp-trace`` says);
+    in ``new`` mode, re-record on a mismatch."""
     failure: BaseException | None = None
     try:
         yield
@@ -313,26 +269,75 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         failure = exc
     from acp_tap.testing import ReplayMismatchError
 
-    for agent, rerecord in item.stash.get(_AGENTS, []):
+    problems = []
+    agents: list[tuple[FakeAgent, tuple[str, ...] | None]] = item.stash.get(_AGENTS, [])
+    for number, (agent, rerecord) in enumerate(agents, start=1):
         transcript = agent.transcript
         if transcript.lines:
             item.add_report_section("call", "acp-tap transcript", transcript.render())
         try:
             agent.verify()
-        except ReplayMismatchError as mismatch:
-            if rerecord is None:
-                if failure is not None:
-                    item.add_report_section("call", "acp-tap replay", str(mismatch))
-                    break
-                raise pytest.fail.Exception(str(mismatch), pytrace=False) from None
+            mismatch = None
+        except ReplayMismatchError as exc:
+            mismatch = exc
+        if mismatch is not None and rerecord is not None:
             agent.real_agent = rerecord
             note = f"the replay no longer matched: re-recorded {agent.cassette}\n{mismatch}"
             item.add_report_section("call", "acp-tap", note)
             item.runtest()
             item.config.stash[_RECORDED].append(str(agent.cassette))
             failure = None
+            continue
+        trace = _trace(item, agent, number, failed=failure is not None or mismatch is not None)
+        if mismatch is not None:
+            problems.append(str(mismatch) + (f"\ntrace: {trace}" if trace else ""))
+    if problems:
+        text = "\n\n".join(problems)
+        if failure is None:
+            raise pytest.fail.Exception(text, pytrace=False)
+        item.add_report_section("call", "acp-tap replay", text)
     if failure is not None:
         raise failure
+
+
+def trace_mode(config: pytest.Config) -> str:
+    """The ``--acp-trace`` mode in force (command line > ini)."""
+    mode = config.getoption("--acp-trace") or config.getini("acp_trace") or "off"
+    if mode not in TRACE_MODES:
+        raise pytest.UsageError(f"acp_trace must be one of {', '.join(TRACE_MODES)}, not {mode!r}")
+    return str(mode)
+
+
+def trace_path(item: pytest.Item, number: int) -> Path:
+    """Where the trace of the ``number``-th fake agent of ``item`` goes (one name per test,
+    so parallel workers never share a file)."""
+    config = item.config
+    folder = Path(config.getoption("--acp-trace-dir") or config.getini("acp_trace_dir"))
+    if not folder.is_absolute():
+        folder = config.rootpath / folder
+    suffix = f"-{number}" if number > 1 else ""
+    return folder / f"{_safe(item.nodeid)[:200]}{suffix}.html"
+
+
+def _trace(item: pytest.Item, agent: FakeAgent, number: int, *, failed: bool) -> Path | None:
+    """Write the test's trace when the mode asks for it (else remove a stale one)."""
+    mode = trace_mode(item.config)
+    if mode == "off":
+        return None
+    path = trace_path(item, number)
+    if mode == "retain-on-failure" and not failed:
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
+        return None
+    try:
+        written = agent.write_trace(path, f"acp-tap trace · {item.nodeid}")
+    except (OSError, AcpTapError) as exc:
+        item.add_report_section("call", "acp-tap trace", f"not written: {exc}")
+        return None
+    if not written:
+        return None
+    item.add_report_section("call", "acp-tap trace", f"{path}")
+    return path
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -53,6 +53,7 @@ class Run:
     status: int | None  # None: the process never finished
     reports: tuple[str, ...]
     transcript: Transcript
+    marks: tuple[tuple[int, str, str], ...] = ()  # (recorded seq, kind, summary) to point at
 
 
 def replay_options_args(options: ReplayOptions) -> list[str]:
@@ -137,9 +138,15 @@ class FakeAgent:
         client_end, agent_end = trio.testing.memory_stream_pair()
         transcript = Transcript()
         reports: list[str] = []
+        marks: list[tuple[int, str, str]] = []
         status: int | None = None
 
         done = trio.Event()
+
+        def on_report(report: Report) -> None:
+            reports.append(_render(report))
+            if (mark := report.mark) is not None:
+                marks.append(mark)
 
         async def run() -> None:
             nonlocal status
@@ -148,7 +155,7 @@ class FakeAgent:
                     engine,
                     TapReceive(agent_end.receive_stream, transcript, Direction.CLIENT_TO_AGENT),
                     TapSend(agent_end.send_stream, transcript, Direction.AGENT_TO_CLIENT),
-                    on_report=lambda report: reports.append(_render(report)),
+                    on_report=on_report,
                 )
             finally:
                 done.set()
@@ -167,7 +174,7 @@ class FakeAgent:
                     reports.append(
                         f"the replay did not end within {timeout} s after the client closed"
                     )
-                self._runs.append(Run(status, tuple(reports), transcript))
+                self._runs.append(Run(status, tuple(reports), transcript, tuple(marks)))
 
     @asynccontextmanager
     async def _connect_recorder(
@@ -245,7 +252,8 @@ class FakeAgent:
                 )
             else:
                 transcript = Transcript.from_json(event["transcript"])
-                runs.append(Run(event["status"], (*reports, *event["reports"]), transcript))
+                marks = tuple((seq, kind, text) for seq, kind, text in event.get("marks", ()))
+                runs.append(Run(event["status"], (*reports, *event["reports"]), transcript, marks))
         self._spawned = runs
         return runs
 
@@ -276,6 +284,19 @@ class FakeAgent:
             )
         runs = self.runs()
         return runs[-1].transcript if runs else Transcript()
+
+    def write_trace(self, path: Path, title: str) -> bool:
+        """Write the page of what each replay saw (:mod:`acp_tap.inspect.html.replay_trace`)
+        to ``path``, replacing it; False when there is nothing to show (recording, no run)."""
+        from acp_tap.inspect.html.replay_trace import LiveRun, write_replay_trace
+
+        runs = [] if self.real_agent is not None else self.runs()
+        if not runs:
+            return False
+        live = [LiveRun(tuple(r.transcript.frames()), r.marks, r.status) for r in runs]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_replay_trace(path, self.cassette, live, title)
+        return True
 
     def verify(self) -> None:
         """Raise :class:`ReplayMismatchError` unless every replay matched the cassette exactly."""

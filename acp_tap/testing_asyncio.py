@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from acp_tap.cassette.model import Direction
 from acp_tap.errors import UsageError
-from acp_tap.replay.actions import ReplayOptions
+from acp_tap.replay.actions import ReplayOptions, Report
 from acp_tap.replay.tap import Transcript, note
 from acp_tap.rerun.result import ClientReplayResult
 from acp_tap.sdk import is_agent_object
@@ -44,7 +44,13 @@ async def replay_streams(
     from acp_tap.testing import Run
 
     engine = ReplayEngine.from_path(cassette, options)
-    transcript, reports = Transcript(), []
+    transcript, reports, marks = Transcript(), [], []
+
+    def on_report(report: Report) -> None:
+        reports.append(report.render().rstrip("\n"))
+        if (mark := report.mark) is not None:
+            marks.append(mark)
+
     client, agent = (
         partial(note, transcript, direction, LineSplitter())
         for direction in (Direction.CLIENT_TO_AGENT, Direction.AGENT_TO_CLIENT)
@@ -55,14 +61,14 @@ async def replay_streams(
             engine,
             timeout=timeout,
             observe=(client, agent),
-            on_report=lambda report: reports.append(report.render().rstrip("\n")),
+            on_report=on_report,
         ) as replay:
             yield replay.reader, replay.writer
     finally:
         status = None if replay is None else replay.status
         if replay is not None and replay.problem is not None:
             reports.append(replay.problem)
-        runs.append(Run(status, tuple(reports), transcript))
+        runs.append(Run(status, tuple(reports), transcript, tuple(marks)))
 
 
 @asynccontextmanager

@@ -184,9 +184,9 @@ async def test_sync_golden_call_in_async_test(acp_golden):
 
 
 def test_auto_mode_and_an_agent_command_from_asyncio(project: pytest.Pytester) -> None:
-    """pytest-asyncio, auto mode (no markers): an in-process client test, an SDK agent
-    awaited in ``acp_golden.check``, and an agent command awaited there too (run by the
-    trio shell in a worker thread)."""
+    """pytest-asyncio, auto mode (no markers): an in-process client test (with its HTML
+    trace), an SDK agent awaited in ``acp_golden.check``, and an agent command awaited
+    there too (run by the trio shell in a worker thread)."""
     project.makeini(INI + "asyncio_mode = auto\n")
     project.makepyfile(
         test_auto=COMMON
@@ -208,9 +208,11 @@ async def test_golden_command(acp_golden):
     assert result.exit_status == 0
 """
     )
-    result, failures = run(project)
+    result, failures = run(project, "--acp-trace=on")
     assert failures == {}
     result.assert_outcomes(passed=3)
+    (trace,) = (project.path / "acp-traces").rglob("*.html")  # the client test's replay
+    assert "fs/read_text_file" in trace.read_text()
 
 
 def test_anyio_plugin_on_asyncio(project: pytest.Pytester) -> None:

@@ -345,7 +345,8 @@ def test_cli_report_file(cassette: Path, tmp_path: Path) -> None:
         "acp-tap replay: mismatch (unused): 1 recorded client message never arrived "
         "(--allow-unused accepts this)",
     ]
-    assert sorted(direction for direction, _ in end["transcript"]) == ["a2c", "a2c", "c2a", "c2a"]
+    assert sorted(item[0] for item in end["transcript"]) == ["a2c", "a2c", "c2a", "c2a"]
+    assert all(isinstance(item[2], float) for item in end["transcript"])  # seconds since start
 
 
 async def test_pause_holds_the_stream_and_close_output_ends_it(

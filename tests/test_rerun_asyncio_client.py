@@ -137,9 +137,10 @@ def test_files_are_read_from_fs_root_and_written_to_write_dir(tmp_path: Path) ->
     """fs/read_text_file is served from fs_root, fs/write_text_file lands in write_dir,
     both relative to the live cwd that stands for the recorded one."""
     (tmp_path / "root").mkdir()
+    (tmp_path / "out").mkdir()
     (tmp_path / "root" / "notes.md").write_text("live notes\n")
     agent = Files()
-    run_agent_against(
+    result = run_agent_against(
         FIXTURES / "permission-allowed.ndjson",
         agent,
         cwd=tmp_path / "project",
@@ -148,10 +149,28 @@ def test_files_are_read_from_fs_root_and_written_to_write_dir(tmp_path: Path) ->
         timeout=10,
     )
     assert agent.read == "live notes\n"
+    assert not [problem for problem in result.problems if "--" in problem]  # nothing refused
     assert agent.cwd == str(tmp_path / "project")
     assert (tmp_path / "out" / "acp-tap-demo.txt").read_text() == (
         "Hello from the acp-tap demo agent.\n"
     )
+
+
+def test_a_file_that_leads_out_of_fs_root_is_refused_and_reported(tmp_path: Path) -> None:
+    """A symbolic link in fs_root is not followed; the report says so, as rerun's does."""
+    (tmp_path / "root").mkdir()
+    (tmp_path / "secret.md").write_text("outside\n")
+    (tmp_path / "root" / "notes.md").symlink_to(tmp_path / "secret.md")
+    agent = Files()
+    result = run_agent_against(
+        FIXTURES / "permission-allowed.ndjson",
+        agent,
+        cwd=tmp_path / "project",
+        fs_root=tmp_path / "root",
+        timeout=10,
+    )
+    assert agent.read is None
+    assert any(p.startswith("--fs-root: notes.md was not read") for p in result.problems)
 
 
 @pytest.mark.parametrize("option", ["env", "output"])

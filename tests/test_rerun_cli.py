@@ -254,3 +254,50 @@ def test_fresh_sdk_recording_with_a_cancel_replays_the_same(tmp_path: Path) -> N
     trio.run(record_sdk_cancel, cassette)
     done = run_cli(["rerun", cassette, "--json", "--", *SDK_AGENT])
     assert (done.returncode, done.stdout) == (0, b""), done.stdout.decode()
+
+
+def test_fs_root_never_reads_through_a_link_out_of_it(tmp_path: Path) -> None:
+    """A symbolic link inside --fs-root does not serve a file from outside it."""
+    root, secret = tmp_path / "root", tmp_path / "secret.txt"
+    root.mkdir()
+    secret.write_text("outside the root\n")
+    (root / "notes.md").symlink_to(secret)
+    done = run_cli(["rerun", FIXTURES / "fs-read.ndjson", "--fs-root", root, "--", *DEMO])
+    out = done.stdout.decode()
+    assert done.returncode == 1
+    assert "outside the root" not in out
+    assert "problem: --fs-root: notes.md was not read: notes.md is a symbolic link" in out
+
+
+def test_write_dir_never_writes_through_a_link(tmp_path: Path) -> None:
+    """A symbolic link inside --write-dir is not written through; the run says so."""
+    written, outside = tmp_path / "written", tmp_path / "outside.txt"
+    written.mkdir()
+    outside.write_text("untouched\n")
+    (written / "acp-tap-demo.txt").symlink_to(outside)
+    fixture = FIXTURES / "permission-allowed.ndjson"
+    done = run_cli(["rerun", fixture, "--write-dir", written, "--", *DEMO])
+    assert outside.read_text() == "untouched\n"
+    assert done.returncode == 1
+    assert b"problem: --write-dir: acp-tap-demo.txt was not written" in done.stdout
+
+
+def test_confined_files_refuse_every_linked_component(tmp_path: Path) -> None:
+    """Each component below the root is opened without following links, both ways."""
+    from acp_tap.rerun.confined import Outside, read_inside, write_inside
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "hostname").write_text("elsewhere\n")
+    (root / "rlink").symlink_to(outside)
+    (root / "real").mkdir()
+    (root / "real" / "ok.txt").write_text("inside\n")
+    assert read_inside(root, "real/ok.txt") == "inside\n"
+    with pytest.raises(Outside):
+        read_inside(root, "rlink/hostname")
+    with pytest.raises(Outside):
+        write_inside(root, "rlink/new.txt", "x")
+    assert not (outside / "new.txt").exists()
+    write_inside(root, "made/deep/file.txt", "written\n")
+    assert (root / "made" / "deep" / "file.txt").read_text() == "written\n"

@@ -162,6 +162,7 @@ def _run_reporting(engine: ReplayEngine, path: Path) -> int:
     import trio
 
     from acp_tap.cassette.model import Direction
+    from acp_tap.replay.actions import Report
     from acp_tap.replay.agent import serve
     from acp_tap.replay.tap import TapReceive, TapSend, Transcript
     from acp_tap.stdio import open_stdio
@@ -170,6 +171,12 @@ def _run_reporting(engine: ReplayEngine, path: Path) -> int:
     _append(path, {"event": "start", "pid": pid})
     transcript = Transcript()
     reports: list[str] = []
+    marks: list[tuple[int, str, str]] = []
+
+    def on_report(report: Report) -> None:
+        reports.append(report.render().rstrip("\n"))
+        if (mark := report.mark) is not None:
+            marks.append(mark)
 
     async def main() -> int:
         client_in, client_out, log = open_stdio()
@@ -184,7 +191,7 @@ def _run_reporting(engine: ReplayEngine, path: Path) -> int:
                         TapReceive(client_in, transcript, Direction.CLIENT_TO_AGENT),
                         TapSend(client_out, transcript, Direction.AGENT_TO_CLIENT),
                         log,
-                        on_report=lambda report: reports.append(report.render().rstrip("\n")),
+                        on_report=on_report,
                     )
                     nursery.cancel_scope.cancel()
 
@@ -197,7 +204,7 @@ def _run_reporting(engine: ReplayEngine, path: Path) -> int:
         return status
 
     status: int = trio.run(main)
-    end = {"event": "end", "pid": pid, "status": status, "reports": reports}
+    end = {"event": "end", "pid": pid, "status": status, "reports": reports, "marks": marks}
     _append(path, {**end, "transcript": transcript.to_json()})
     return status
 

@@ -58,14 +58,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=Path,
         metavar="DIR",
         help="serve fs/read_text_file from DIR (paths relative to the session directory); "
-        "files missing there come from the recording",
+        "files missing there come from the recording; nothing outside DIR is read, not "
+        "through a symbolic link either",
     )
     parser.add_argument(
         "--write-dir",
         type=Path,
         metavar="DIR",
         help="write the contents of fs/write_text_file requests under DIR (relative to the "
-        "session directory) for inspection",
+        "session directory) for inspection; never outside DIR, nor through a symbolic link",
     )
     parser.add_argument(
         "-o",

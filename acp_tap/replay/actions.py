@@ -51,6 +51,12 @@ class Report:
     closest: str | None = None  # the closest recorded message, e.g. "frame #7 session/prompt"
     differences: tuple[Difference, ...] = ()
     details: tuple[str, ...] = ()  # more lines (e.g. the unused messages)
+    frame: int | None = None  # the recorded frame (seq) it is about, to point at in a trace
+
+    @property
+    def mark(self) -> tuple[int, str, str] | None:
+        """Where a trace points at it: (recorded seq, kind, summary), if it is about a frame."""
+        return None if self.frame is None else (self.frame, self.kind.value, self.summary)
 
     def render(self) -> str:
         """A multi-line text for stderr: summary, the message, the closest one, a diff."""

@@ -118,7 +118,10 @@ class Receiver:
                     f"{what} differs from {step.describe()} around what was redacted in it "
                     f"(a [REDACTED] part matches any text): {named(diffs)}"
                 )
-                report = Report(ReportKind.NO_MATCH, summary, clip(line), step.describe(), diffs)
+                report = Report(
+                    ReportKind.NO_MATCH, summary, clip(line), step.describe(), diffs,
+                    frame=step.frame.seq,
+                )  # fmt: skip
                 live = _live_id(msg, env)
                 closest = {"closest": {"seq": step.frame.seq, "method": step.method, "used": False}}
                 error = error_line(live, summary, closest) if live is not None else None
@@ -228,7 +231,8 @@ class Receiver:
         where = f"{request.method} (frame #{request.seq})"
         if request.answer is None:
             summary = f"the recording has no answer to {where}"
-            return Unmatched(Report(ReportKind.UNEXPECTED_ANSWER, summary, got=got))
+            report = Report(ReportKind.UNEXPECTED_ANSWER, summary, got=got, frame=request.seq)
+            return Unmatched(report)
         answer = self.plan.client[request.answer]
         expected = self.plan.answer_normal(answer, answer.frame.message(), answer.frame.raw)
         actual = self.plan.answer_normal(answer, msg, data)
@@ -241,7 +245,10 @@ class Receiver:
             diffs = tuple(differences(expected, actual))
         summary = f"the client's answer to {where} differs from the recording: {named(diffs)}"
         return Failed(
-            answer.index, Report(ReportKind.ANSWER, summary, got, answer.describe(), diffs)
+            answer.index,
+            Report(
+                ReportKind.ANSWER, summary, got, answer.describe(), diffs, frame=answer.frame.seq
+            ),
         )
 
 

@@ -71,7 +71,9 @@ def repeat_report(what: str, got: str, step: ClientStep) -> tuple[Report, dict[s
         f"{what} repeats {step.describe()}, which was already used; "
         "pass --allow-repeats to answer it again"
     )
-    report = Report(ReportKind.REPEAT, summary, got=got, closest=step.describe())
+    report = Report(
+        ReportKind.REPEAT, summary, got=got, closest=step.describe(), frame=step.frame.seq
+    )
     return report, {"repeats": step.frame.seq}
 
 
@@ -87,7 +89,10 @@ def no_match_report(
         f"no recorded message matches {what}; closest is "
         f"{step.describe()}{used}: {named(closest.differences)}"
     )
-    report = Report(ReportKind.NO_MATCH, summary, got, step.describe(), closest.differences)
+    report = Report(
+        ReportKind.NO_MATCH, summary, got, step.describe(), closest.differences,
+        frame=step.frame.seq,
+    )  # fmt: skip
     data = {
         "closest": {"seq": step.frame.seq, "method": step.method, "used": closest.used},
         "differences": [d.to_json() for d in closest.differences],
@@ -130,9 +135,9 @@ def unused_report(plan: Plan, unused: list[ClientStep], unasked: int, allow_unus
         )
     what = "message" if n == 1 else "messages"
     hint = "" if allow_unused else " (--allow-unused accepts this)"
-    return Report(
-        ReportKind.UNUSED, f"{n} recorded client {what} never arrived{hint}", details=details
-    )
+    summary = f"{n} recorded client {what} never arrived{hint}"
+    frame = unused[0].frame.seq if unused else None
+    return Report(ReportKind.UNUSED, summary, details=details, frame=frame)
 
 
 def unknown_method_report(
@@ -166,4 +171,4 @@ def skipped_report(seqs: list[int], reason: str) -> Report:
     more = f" and {len(seqs) - LISTED_UNUSED} more" if len(seqs) > LISTED_UNUSED else ""
     noun = "frame" if len(seqs) == 1 else "frames"
     summary = f"recorded agent {noun} {shown}{more} not sent: they depend on a failed message"
-    return Report(ReportKind.SKIPPED, summary, details=(reason,))
+    return Report(ReportKind.SKIPPED, summary, details=(reason,), frame=seqs[0])

@@ -117,4 +117,5 @@ class Stall:
             "the client may be waiting for a frame the recording shows the agent sent only "
             "after that message; if the client is just slow, raise --stall-timeout"
         )
-        return Report(ReportKind.STALL, summary, details=(*lines[1:], hint))
+        frame = self.held[0][0].seq if self.held else None
+        return Report(ReportKind.STALL, summary, details=(*lines[1:], hint), frame=frame)

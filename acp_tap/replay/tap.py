@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterable
 from typing import Any
 
 import attrs
 import trio
 
+from acp_tap.cassette.classify import classify
 from acp_tap.cassette.codec import loads_strict
 from acp_tap.cassette.model import Direction, Frame, Payload
 from acp_tap.inspect.conversation import Turn, fold
@@ -22,23 +24,45 @@ from acp_tap.wire.framing import LineSplitter
 
 @attrs.define(eq=False)
 class Transcript:
-    """Lines in the order they passed: ``(direction, bytes)``."""
+    """Lines in the order they passed: ``(direction, bytes)``, and when (``times``: seconds
+    since the transcript began, one per line)."""
 
     lines: list[tuple[Direction, bytes]] = attrs.field(factory=list)
+    times: list[float] = attrs.field(factory=list)
+    began: float = attrs.field(factory=time.monotonic)
 
     @classmethod
     def from_frames(cls, frames: Iterable[Frame]) -> Transcript:
         """The stdio lines of a cassette (stderr left out)."""
-        return cls([(f.dir, bytes(f.raw)) for f in frames if f.dir is not Direction.AGENT_STDERR])
+        stdio = [f for f in frames if f.dir is not Direction.AGENT_STDERR]
+        return cls([(f.dir, bytes(f.raw)) for f in stdio], [f.t for f in stdio])
 
     @classmethod
-    def from_json(cls, value: list[list[str]]) -> Transcript:
+    def from_json(cls, value: list[list[Any]]) -> Transcript:
         """Read what :meth:`to_json` wrote."""
-        return cls([(Direction(d), base64.b64decode(b64)) for d, b64 in value])
+        lines = [(Direction(item[0]), base64.b64decode(item[1])) for item in value]
+        return cls(lines, [float(item[2]) if len(item) > 2 else 0.0 for item in value])
 
-    def to_json(self) -> list[list[str]]:
+    def to_json(self) -> list[list[Any]]:
         """JSON-serialisable form (lines in base64: they may be anything)."""
-        return [[d.value, base64.b64encode(line).decode()] for d, line in self.lines]
+        times = self.times if len(self.times) == len(self.lines) else [0.0] * len(self.lines)
+        return [
+            [d.value, base64.b64encode(line).decode(), round(t, 6)]
+            for (d, line), t in zip(self.lines, times, strict=True)
+        ]
+
+    def add(self, direction: Direction, line: bytes) -> None:
+        """Note one line, now."""
+        self.lines.append((direction, line))
+        self.times.append(time.monotonic() - self.began)
+
+    def frames(self) -> list[Frame]:
+        """The lines as cassette frames (seq from 1, times since the transcript began)."""
+        out = []
+        times = self.times if len(self.times) == len(self.lines) else [0.0] * len(self.lines)
+        for seq, ((d, line), t) in enumerate(zip(self.lines, times, strict=True), start=1):
+            out.append(Frame(seq, t, d, line, classify(line).payload))
+        return out
 
     def messages(self, direction: Direction) -> list[Any]:
         """The JSON messages sent in one direction (non-JSON lines left out)."""
@@ -140,7 +164,8 @@ def note(
         lines = [] if last is None else [last]
     else:
         lines = splitter.feed(data)
-    transcript.lines.extend((direction, bytes(line.content)) for line in lines)
+    for line in lines:
+        transcript.add(direction, bytes(line.content))
 
 
 def dump_report(status: int, reports: list[str], transcript: Transcript) -> str:

@@ -131,6 +131,7 @@ class _Shell:
     )
     result: ClientReplayResult | None = None
     stopped: bool = False
+    notes: list[str] = attrs.field(factory=list)  # files refused: reported as problems
     _queue: asyncio.Queue[ClientAction] = attrs.field(factory=asyncio.Queue)
     _wake: asyncio.Event = attrs.field(factory=asyncio.Event)
     _output_done: asyncio.Event = attrs.field(factory=asyncio.Event)
@@ -194,15 +195,17 @@ class _Shell:
                     self.writer.write_eof()
             elif isinstance(action, ReadFile):
                 assert self.fs_root is not None
-                content = await asyncio.to_thread(read_text, self.fs_root / action.path)
+                read = partial(read_text, self.fs_root, action.path, self.notes)
+                content = await asyncio.to_thread(read)
                 self.deliver(self.engine.file_read(action.token, content, self.clock()))
             elif isinstance(action, WriteFile):
                 assert self.write_dir is not None
-                target = self.write_dir / action.path
-                await asyncio.to_thread(write_text, target, action.content)
+                write = partial(write_text, self.write_dir, action.path, action.content, self.notes)
+                await asyncio.to_thread(write)
             else:
                 assert isinstance(action, Finished)
-                self.result = action.result
+                result = action.result
+                self.result = attrs.evolve(result, problems=(*result.problems, *self.notes))
                 for task in helpers:
                     task.cancel()
                 return

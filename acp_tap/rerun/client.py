@@ -170,6 +170,7 @@ class _Shell:
         factory=lambda: collections.deque(maxlen=STDERR_SHOWN)
     )
     result: ClientReplayResult | None = None
+    notes: list[str] = attrs.field(factory=list)  # files refused: reported as problems
     _queue: trio.MemorySendChannel[ClientAction] | None = None
     _nursery: trio.Nursery | None = None
     _wake: trio.Event = attrs.field(factory=trio.Event)
@@ -217,15 +218,19 @@ class _Shell:
                     await stdin.aclose()
             elif isinstance(action, ReadFile):
                 assert self.fs_root is not None
-                content = await trio.to_thread.run_sync(read_text, self.fs_root / action.path)
+                content = await trio.to_thread.run_sync(
+                    read_text, self.fs_root, action.path, self.notes
+                )
                 self.deliver(self.engine.file_read(action.token, content, self.clock()))
             elif isinstance(action, WriteFile):
                 assert self.write_dir is not None
-                target = self.write_dir / action.path
-                await trio.to_thread.run_sync(write_text, target, action.content)
+                await trio.to_thread.run_sync(
+                    write_text, self.write_dir, action.path, action.content, self.notes
+                )
             else:
                 assert isinstance(action, Finished)
-                self.result = action.result
+                result = action.result
+                self.result = attrs.evolve(result, problems=(*result.problems, *self.notes))
                 assert self._nursery is not None
                 self._nursery.cancel_scope.cancel()
                 return

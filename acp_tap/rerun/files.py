@@ -1,20 +1,29 @@
 """The files a recorded client serves to, or takes from, a live agent (``--fs-root``,
-``--write-dir``): read and written by the shells, in a worker thread."""
+``--write-dir``): read and written by the shells (trio's and asyncio's) in a worker thread,
+never outside their root (:mod:`acp_tap.rerun.confined`). A file refused for leading out
+of its root, or one that cannot be written, is noted: the shell reports it as a problem."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from acp_tap.rerun.confined import Outside, read_inside, write_inside
 
-def read_text(path: Path) -> str | None:
-    """The file's text (``None``: missing, unreadable or not UTF-8: the agent gets an error)."""
+
+def read_text(root: Path, rel: str, notes: list[str]) -> str | None:
+    """The text of ``root/rel`` (``None``: missing, unreadable, not UTF-8, or refused)."""
     try:
-        return path.read_text(encoding="utf-8")
+        return read_inside(root, rel)
+    except Outside as exc:
+        notes.append(f"--fs-root: {rel} was not read: {exc.strerror}, which may lead out of {root}")
     except (OSError, UnicodeDecodeError):
-        return None
+        pass
+    return None
 
 
-def write_text(path: Path, content: str) -> None:
-    """Write ``content`` to ``path``, creating its directories."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(content, encoding="utf-8")
+def write_text(root: Path, rel: str, content: str, notes: list[str]) -> None:
+    """Write ``content`` to ``root/rel``, creating its directories."""
+    try:
+        write_inside(root, rel, content)
+    except OSError as exc:
+        notes.append(f"--write-dir: {rel} was not written: {exc.strerror or exc}")
