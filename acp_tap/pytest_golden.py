@@ -54,7 +54,7 @@ class GoldenCheck:
         self, cassette: str | Path, agent: object = None, **options: Any
     ) -> ClientReplayResult:
         """Play ``cassette``'s client (relative to the test file) into the agent; judge."""
-        from acp_tap.testing import run_agent_against
+        from acp_tap.golden import run_agent_against
 
         path, target = self._resolve(cassette, agent)
         with _sdk_required():
@@ -65,7 +65,7 @@ class GoldenCheck:
         self, cassette: str | Path, agent: object = None, **options: Any
     ) -> ClientReplayResult:
         """As calling it, from inside an async test (trio, pytest-asyncio, or anyio)."""
-        from acp_tap.testing import run_agent_against_async
+        from acp_tap.golden import run_agent_against_async
 
         path, target = self._resolve(cassette, agent)
         with _sdk_required():

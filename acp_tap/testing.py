@@ -20,7 +20,6 @@ import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +29,10 @@ import trio.testing
 
 from acp_tap.cassette.model import Direction
 from acp_tap.errors import AcpTapError
+from acp_tap.golden import assert_agent_matches, run_agent_against, run_agent_against_async
 from acp_tap.replay.actions import OnMismatch, ReplayOptions, Report
 from acp_tap.replay.tap import TapReceive, TapSend, Transcript
-from acp_tap.rerun.result import AgentChangedError, ClientReplayResult
-from acp_tap.testing_asyncio import run_agent_against_async
+from acp_tap.rerun.result import AgentChangedError
 
 REPORT_WAIT = 2.0
 """Seconds a test's end waits for its spawned replay processes to finish (the client
@@ -340,45 +339,6 @@ def fake_agent_argv(
     """The argv of ``acp-tap replay CASSETTE`` with ``options`` (for clients outside pytest)."""
     args = replay_options_args(options or ReplayOptions())
     return [sys.executable, "-m", "acp_tap", "replay", os.fspath(cassette), *args]
-
-
-def run_agent_against(
-    cassette: str | os.PathLike[str], argv: Sequence[str] | object, **options: Any
-) -> ClientReplayResult:
-    """Play the client recorded in ``cassette`` into an agent (agent regression tests);
-    what changed. ``argv``: the agent command, or an in-process agent of the official SDK
-    (an ``acp.Agent``, or a callable taking the client connection and returning one),
-    played over in-memory asyncio streams. ``options``: those of
-    :func:`acp_tap.rerun.client.rerun_cassette` (cwd, env, fs_root, write_dir, output,
-    ignore, timeout, max_time; not env and output for an in-process agent). Not from
-    inside a running event loop: await :func:`run_agent_against_async` there."""
-    from acp_tap.errors import UsageError
-    from acp_tap.rerun.client import rerun_cassette
-    from acp_tap.sdk import is_agent_object
-    from acp_tap.testing_asyncio import run_in_process, running_loop
-
-    in_process = is_agent_object(argv)
-    if running_loop() is not None:
-        runner = "asyncio event loop" if in_process else "trio run"
-        raise UsageError(
-            f"run_agent_against() starts its own {runner}; in an async test use "
-            "`await acp_golden.check(...)` or `await acp_tap.testing.run_agent_against_async(...)`"
-        )
-    if in_process:
-        return run_in_process(cassette, argv, options)
-    assert isinstance(argv, Sequence)
-    result: ClientReplayResult = trio.run(partial(rerun_cassette, cassette, argv, **options))
-    return result
-
-
-def assert_agent_matches(
-    cassette: str | os.PathLike[str], argv: Sequence[str] | object, **options: Any
-) -> ClientReplayResult:
-    """:func:`run_agent_against`, raising :class:`AgentChangedError` with the report unless
-    the agent behaved as recorded."""
-    result = run_agent_against(cassette, argv, **options)
-    result.assert_same(os.fspath(cassette))
-    return result
 
 
 __all__: Sequence[str] = (

@@ -1,30 +1,25 @@
-"""The asyncio half of :mod:`acp_tap.testing`: fake agents for asyncio clients, and
-in-process agents of the official SDK played the recorded client.
+"""The asyncio half of :class:`acp_tap.testing.FakeAgent`: the cassette's agent for asyncio
+clients, as an ``(asyncio.StreamReader, asyncio.StreamWriter)`` pair.
 
 :meth:`FakeAgent.asyncio_streams <acp_tap.testing.FakeAgent.asyncio_streams>` runs the
-replay shell of :mod:`acp_tap.replay.asyncio_agent` on an in-memory connection (or
-spawns ``acp-tap record`` in a recording mode). :func:`run_agent_against_async` plays a
-recorded client into an agent from inside a running event loop, whichever it is: an
-in-process SDK agent through :mod:`acp_tap.rerun.asyncio_client`, an agent command
-through the trio shell (in a worker thread when the loop is asyncio's).
+replay shell of :mod:`acp_tap.replay.asyncio_agent` on an in-memory connection, or, in a
+recording mode, spawns ``acp-tap record`` with its stdio as asyncio streams; either way
+the run joins the fake agent's runs, as :meth:`~acp_tap.testing.FakeAgent.connect`'s do.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from acp_tap.cassette.model import Direction
 from acp_tap.errors import UsageError
 from acp_tap.replay.actions import ReplayOptions, Report
 from acp_tap.replay.tap import Transcript, note
-from acp_tap.rerun.result import ClientReplayResult
-from acp_tap.sdk import is_agent_object
 from acp_tap.wire.framing import LineSplitter
 
 if TYPE_CHECKING:
@@ -114,69 +109,3 @@ def require_asyncio() -> None:
             f"acp_agent.asyncio_streams() needs a running asyncio event loop, and was used "
             f"{where}; in a trio test use `async with acp_agent.connect()`"
         )
-
-
-def run_in_process(
-    cassette: str | os.PathLike[str], agent: object, options: dict[str, Any]
-) -> ClientReplayResult:
-    """Play the client recorded in ``cassette`` into the in-process SDK ``agent`` on an
-    event loop of its own (not from inside a running one).
-
-    Unlike ``asyncio.run``, the loop is closed even if tasks of an agent that ignored its
-    cancellation are still running after :data:`~acp_tap.rerun.asyncio_client.GRACE`
-    seconds: the replay already reported it; the test must not hang on it.
-    """
-    from acp_tap.rerun.asyncio_client import (
-        GRACE,
-        check_in_process_options,
-        rerun_cassette_in_process,
-    )
-
-    check_in_process_options(options)
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(rerun_cassette_in_process(cassette, agent, **options))
-    finally:
-        left = asyncio.all_tasks(loop)
-        for task in left:
-            task.cancel()
-        if left:
-            loop.run_until_complete(asyncio.wait(left, timeout=GRACE))
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.run_until_complete(loop.shutdown_default_executor())
-        loop.close()
-
-
-async def run_agent_against_async(
-    cassette: str | os.PathLike[str], agent: Sequence[str] | object, **options: Any
-) -> ClientReplayResult:
-    """:func:`~acp_tap.testing.run_agent_against` from inside a running event loop: trio,
-    or asyncio (pytest-asyncio, anyio). An in-process SDK agent runs on asyncio (in a
-    worker thread with a loop of its own under trio); an agent command runs under trio
-    (in a worker thread under asyncio)."""
-    from acp_tap.testing import run_agent_against
-
-    in_process = is_agent_object(agent)
-    loop = running_loop()
-    if loop is None:
-        raise UsageError(
-            "run_agent_against_async() runs inside an event loop; outside one, call "
-            "run_agent_against()"
-        )
-    if loop == "trio":
-        import trio
-
-        if not in_process:
-            from acp_tap.rerun.client import rerun_cassette
-
-            assert isinstance(agent, Sequence)
-            return await rerun_cassette(cassette, agent, **options)
-        run = partial(run_agent_against, cassette, agent, **options)
-        result: ClientReplayResult = await trio.to_thread.run_sync(run)
-        return result
-    if in_process:
-        from acp_tap.rerun.asyncio_client import check_in_process_options, rerun_cassette_in_process
-
-        check_in_process_options(options)
-        return await rerun_cassette_in_process(cassette, agent, **options)
-    return await asyncio.to_thread(partial(run_agent_against, cassette, agent, **options))

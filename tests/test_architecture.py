@@ -22,6 +22,7 @@ SHELL = {
     "acp_tap.stdio",
     "acp_tap.testing",
     "acp_tap.testing_asyncio",
+    "acp_tap.golden",
     "acp_tap.pytest_plugin",
     "acp_tap.demo.agent",
     "acp_tap.demo.client",

@@ -22,8 +22,9 @@ def read_text(root: Path, rel: str, notes: list[str]) -> str | None:
 
 
 def write_text(root: Path, rel: str, content: str, notes: list[str]) -> None:
-    """Write ``content`` to ``root/rel``, creating its directories."""
+    """Write ``content`` to ``root/rel``, creating its directories (the root too)."""
     try:
+        root.mkdir(parents=True, exist_ok=True)
         write_inside(root, rel, content)
     except OSError as exc:
         notes.append(f"--write-dir: {rel} was not written: {exc.strerror or exc}")
