@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 from collections.abc import Sequence
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import trio
 
@@ -21,11 +22,22 @@ from acp_tap.sdk import is_agent_object
 from acp_tap.testing_asyncio import running_loop
 
 
+def agent_command(agent: str | os.PathLike[str] | Sequence[str]) -> list[str]:
+    """An agent command as an argv: a string is split as a shell would, a path is the
+    program alone, a sequence is taken as it is."""
+    if isinstance(agent, str):
+        return shlex.split(agent)
+    if isinstance(agent, os.PathLike):
+        return [os.fspath(agent)]
+    return list(agent)
+
+
 def run_agent_against(
     cassette: str | os.PathLike[str], argv: Sequence[str] | object, **options: Any
 ) -> ClientReplayResult:
     """Play the client recorded in ``cassette`` into an agent (agent regression tests);
-    what changed. ``argv``: the agent command, or an in-process agent of the official SDK
+    what changed. ``argv``: the agent command (see :func:`agent_command`), or an
+    in-process agent of the official SDK
     (an ``acp.Agent``, or a callable taking the client connection and returning one),
     played over in-memory asyncio streams. ``options``: those of
     :func:`acp_tap.rerun.client.rerun_cassette` (cwd, env, fs_root, write_dir, output,
@@ -42,8 +54,8 @@ def run_agent_against(
         )
     if in_process:
         return _run_in_process(cassette, argv, options)
-    assert isinstance(argv, Sequence)
-    result: ClientReplayResult = trio.run(partial(rerun_cassette, cassette, argv, **options))
+    command = agent_command(cast("str | os.PathLike[str] | Sequence[str]", argv))
+    result: ClientReplayResult = trio.run(partial(rerun_cassette, cassette, command, **options))
     return result
 
 
@@ -106,8 +118,8 @@ async def run_agent_against_async(
         if not in_process:
             from acp_tap.rerun.client import rerun_cassette
 
-            assert isinstance(agent, Sequence)
-            return await rerun_cassette(cassette, agent, **options)
+            command = agent_command(cast("str | os.PathLike[str] | Sequence[str]", agent))
+            return await rerun_cassette(cassette, command, **options)
         run = partial(run_agent_against, cassette, agent, **options)
         result: ClientReplayResult = await trio.to_thread.run_sync(run)
         return result

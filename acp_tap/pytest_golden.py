@@ -6,7 +6,7 @@ command, or an in-process agent of the official SDK) and fails the test with the
 from __future__ import annotations
 
 import contextlib
-import shlex
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -31,10 +31,11 @@ class GoldenCheck:
 
         if agent is not None and is_agent_object(agent):
             return self._base / cassette, agent  # an in-process SDK agent
-        if isinstance(agent, str):
-            argv = shlex.split(agent)
-        else:
-            argv = list(cast("Sequence[str]", agent or self._agent or ()))
+        from acp_tap.golden import agent_command
+
+        argv = agent_command(
+            cast("str | os.PathLike[str] | Sequence[str]", agent or self._agent or ())
+        )
         if not argv:
             pytest.fail(
                 'acp-tap: acp_golden needs the agent: pass agent=, --acp-agent "CMD", '

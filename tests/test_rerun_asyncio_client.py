@@ -15,6 +15,7 @@ from acp.schema import PromptResponse
 
 from acp_tap.errors import UsageError
 from acp_tap.rerun import asyncio_client
+from acp_tap.rerun.result import ClientReplayResult
 from acp_tap.testing import run_agent_against, run_agent_against_async
 from tests.asyncio_support import run
 from tests.peers.sdk_agent import SdkAgent
@@ -133,12 +134,14 @@ class Files(SdkAgent):
         return PromptResponse(stop_reason="end_turn")
 
 
-def test_files_are_read_from_fs_root_and_written_to_write_dir(tmp_path: Path) -> None:
-    """fs/read_text_file is served from fs_root, fs/write_text_file lands in write_dir,
-    both relative to the live cwd that stands for the recorded one."""
+def run_files(tmp_path: Path, notes: str | Path) -> tuple[Files, ClientReplayResult]:
+    """Run :class:`Files` with fs_root holding ``notes`` (text, or a link to this path)
+    and a write_dir that does not exist yet, its session standing in tmp_path/project."""
     (tmp_path / "root").mkdir()
-    (tmp_path / "out").mkdir()
-    (tmp_path / "root" / "notes.md").write_text("live notes\n")
+    if isinstance(notes, Path):
+        (tmp_path / "root" / "notes.md").symlink_to(notes)
+    else:
+        (tmp_path / "root" / "notes.md").write_text(notes)
     agent = Files()
     result = run_agent_against(
         FIXTURES / "permission-allowed.ndjson",
@@ -148,6 +151,13 @@ def test_files_are_read_from_fs_root_and_written_to_write_dir(tmp_path: Path) ->
         write_dir=tmp_path / "out",
         timeout=10,
     )
+    return agent, result
+
+
+def test_files_are_read_from_fs_root_and_written_to_write_dir(tmp_path: Path) -> None:
+    """fs/read_text_file is served from fs_root, fs/write_text_file lands in write_dir
+    (created), both relative to the live cwd that stands for the recorded one."""
+    agent, result = run_files(tmp_path, "live notes\n")
     assert agent.read == "live notes\n"
     assert not [problem for problem in result.problems if "--" in problem]  # nothing refused
     assert agent.cwd == str(tmp_path / "project")
@@ -158,17 +168,8 @@ def test_files_are_read_from_fs_root_and_written_to_write_dir(tmp_path: Path) ->
 
 def test_a_file_that_leads_out_of_fs_root_is_refused_and_reported(tmp_path: Path) -> None:
     """A symbolic link in fs_root is not followed; the report says so, as rerun's does."""
-    (tmp_path / "root").mkdir()
     (tmp_path / "secret.md").write_text("outside\n")
-    (tmp_path / "root" / "notes.md").symlink_to(tmp_path / "secret.md")
-    agent = Files()
-    result = run_agent_against(
-        FIXTURES / "permission-allowed.ndjson",
-        agent,
-        cwd=tmp_path / "project",
-        fs_root=tmp_path / "root",
-        timeout=10,
-    )
+    agent, result = run_files(tmp_path, tmp_path / "secret.md")
     assert agent.read is None
     assert any(p.startswith("--fs-root: notes.md was not read") for p in result.problems)
 
