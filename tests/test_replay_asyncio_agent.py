@@ -251,6 +251,24 @@ def test_in_memory_reports_a_replay_that_does_not_end_in_time() -> None:
     assert run(main) == (None, "the replay did not end within 0.2 s after the client closed")
 
 
+def test_a_replay_that_fails_ends_the_clients_input_and_raises_on_exit() -> None:
+    """A bug in the replay is not a silent hang: the client reads EOF, the error surfaces."""
+
+    class Broken(ReplayEngine):
+        def receive_lines(self, lines: Any, now: float) -> list[Action]:
+            raise RuntimeError("engine bug")
+
+    async def main() -> bytes:
+        engine = Broken.from_path(FIXTURES / "handshake.ndjson")
+        async with in_memory(engine) as client:
+            client.writer.write(b"{}\n")
+            return await client.reader.read()
+
+    with pytest.raises(ExceptionGroup) as raised:
+        run(main)
+    assert raised.group_contains(RuntimeError, match="engine bug")
+
+
 def test_fake_agent_outside_pytest_judges_an_asyncio_client(tmp_path: Path) -> None:
     """FakeAgent.asyncio_streams without pytest: the run, its report and transcript."""
     agent = FakeAgent(FIXTURES / "handshake.ndjson", tmp_path, ReplayOptions(ignore=("params",)))

@@ -197,6 +197,12 @@ async def in_memory(
     (reader, writer), (agent_reader, agent_writer) = memory_connection(observe=observe)
     client = InMemoryReplay(reader, writer)
     task = asyncio.create_task(serve(engine, agent_reader, agent_writer, on_report=on_report))
+
+    def failed(task: asyncio.Task[int]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            agent_writer.close()  # the client reads EOF, not silence; the error is raised on exit
+
+    task.add_done_callback(failed)
     try:
         yield client
     finally:
