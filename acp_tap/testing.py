@@ -30,7 +30,7 @@ import trio.testing
 from acp_tap.cassette.model import Direction
 from acp_tap.errors import AcpTapError
 from acp_tap.golden import assert_agent_matches, run_agent_against, run_agent_against_async
-from acp_tap.replay.actions import OnMismatch, ReplayOptions, Report
+from acp_tap.replay.actions import OnMismatch, ReplayOptions, Report, ReportKind
 from acp_tap.replay.tap import TapReceive, TapSend, Transcript
 from acp_tap.rerun.result import AgentChangedError
 
@@ -310,13 +310,19 @@ class FakeAgent:
         expected = _expected_status(self.cassette)
         problems = []
         for n, run in enumerate(runs, start=1):
-            if run.reports or run.status != expected:
+            if self._failing(run.reports) or run.status != expected:
                 head = (
                     f"replay {n} of {self.cassette}: exit status {run.status}, expected {expected}"
                 )
                 problems.append("\n".join([head, *run.reports]))
         if problems:
             raise ReplayMismatchError("\n\n".join(problems))
+
+    def _failing(self, reports: Sequence[str]) -> bool:
+        """Whether reports fail the test: all do, but unused messages with allow_unused."""
+        unused = f"acp-tap replay: mismatch ({ReportKind.UNUSED.value})"
+        allowed = self.options.allow_unused
+        return any(not (allowed and report.startswith(unused)) for report in reports)
 
 
 def _expected_status(cassette: Path) -> int:

@@ -388,3 +388,20 @@ def test_stall_timeout_precedence(
     )
     args = ["-p", "no:cacheprovider"] + ([f"--acp-stall-timeout={option}"] if option else [])
     pytester.runpytest_subprocess(*args).assert_outcomes(passed=1)
+
+
+def test_allow_unused_passes_a_client_that_stops_early(project: pytest.Pytester) -> None:
+    """With allow_unused, messages the client never sent are reported, not a failure."""
+    project.makepyfile(
+        test_client="""
+        import json, subprocess
+        import pytest
+        from client_support import LINES
+
+        @pytest.mark.acp_cassette("prompt-turn.ndjson", allow_unused=True)
+        def test_only_initialize(acp_agent):
+            data = json.dumps(LINES[0]).encode() + b"\\n"
+            subprocess.run(acp_agent.argv, input=data, capture_output=True, timeout=30)
+        """
+    )
+    project.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
