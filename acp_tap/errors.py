@@ -1,11 +1,13 @@
 """The one exception hierarchy of acp-tap.
 
     AcpTapError
-    ├── UsageError (ValueError)            -- a bad option or argument combination
+    ├── UsageError (ValueError)             -- a bad option or argument combination
     ├── CassetteError
     │   ├── CassetteCreateError (OSError)   -- the cassette file cannot be created
+    │   ├── CassetteInputError (OSError)    -- a cassette cannot be opened for reading
     │   └── CassetteFormatError (ValueError) -- a cassette line cannot be read
-    └── AgentStartError (OSError)          -- the agent command cannot be started
+    ├── OutputError (OSError)               -- a whole-file output cannot be written
+    └── AgentStartError (OSError)           -- the agent command cannot be started
 
 Every message says what happened, where, and what to do next.
 JSON-RPC error *responses* are data, not exceptions.
@@ -36,6 +38,12 @@ class CassetteCreateError(CassetteError, OSError):
     exit_code = 73  # EX_CANTCREAT
 
 
+class CassetteInputError(CassetteError, OSError):
+    """A cassette cannot be opened for reading: missing, unreadable, or not a regular file."""
+
+    exit_code = 2  # the input cannot be used
+
+
 class CassetteFormatError(CassetteError, ValueError):
     """A cassette line is not in the acp-tap cassette format."""
 
@@ -46,6 +54,12 @@ class CassetteFormatError(CassetteError, ValueError):
         self.line = line
         self.reason = reason
         super().__init__(f"{path}:{line}: {reason}")
+
+
+class OutputError(AcpTapError, OSError):
+    """A whole-file output (``-o FILE``, ``--in-place``) cannot be written; nothing was replaced."""
+
+    exit_code = 73  # EX_CANTCREAT
 
 
 class AgentStartError(AcpTapError, OSError):
