@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
 import attrs
 
@@ -20,7 +21,6 @@ from acp_tap.cassette.codec import decode_line
 from acp_tap.cassette.inputs import DEFAULT_MAX_LINE, open_cassette, read_lines
 from acp_tap.cassette.model import FORMAT_VERSION, Footer, Frame, Header, Record
 from acp_tap.errors import CassetteFormatError
-
 
 CUT_SHORT = "last line cut short (the recording was interrupted); ignored"
 
@@ -50,14 +50,20 @@ def iter_records(
     ``builder`` to see its warnings afterwards (a cut last line, no footer).
     """
     name = os.fspath(path)
-    builder = builder if builder is not None else CassetteBuilder(name)
     with open_cassette(name) as stream:
-        for lineno, line in read_lines(stream, name, max_line):
-            if not line.strip():
-                continue
-            record = builder.add(line, lineno, cut=not line.endswith(b"\n"))
-            if record is not None:
-                yield lineno, record
+        yield from read_records(stream, builder or CassetteBuilder(name), max_line=max_line)
+
+
+def read_records(
+    stream: BinaryIO, builder: CassetteBuilder, *, max_line: int = DEFAULT_MAX_LINE
+) -> Iterator[tuple[int, Record]]:
+    """:func:`iter_records` on an open stream (``builder.name`` names it in errors)."""
+    for lineno, line in read_lines(stream, builder.name, max_line):
+        if not line.strip():
+            continue
+        record = builder.add(line, lineno, cut=not line.endswith(b"\n"))
+        if record is not None:
+            yield lineno, record
     builder.finish()
 
 

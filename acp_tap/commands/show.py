@@ -7,15 +7,18 @@ import os
 import sys
 from typing import TextIO
 
-from acp_tap.commands.check import Reading, discard_output, read_records
+from acp_tap.commands.options import add_max_line_option
+from acp_tap.commands.output import PipeOutput, warn
 from acp_tap.inspect.show import DIRECTIONS, Filter, render, timeline, to_json_line
 
 DESCRIPTION = """\
-Print CASSETTE as a timeline: time offset, direction (→ client to agent, ← agent to
-client, ! agent stderr), method (or the method a response answers) and id, latency of
-each response, agent text with streamed chunks joined, tool calls with status changes,
-permission outcomes, stderr lines and the exit status. Coloured on a terminal, plain
-when piped. Reads the cassette as a stream, in constant memory.
+Print CASSETTE as a timeline: frame number (the `seq` that check, replay and rerun cite),
+time offset, direction (→ client to agent, ← agent to client, ! agent stderr), method (or
+the method a response answers) and id, latency of each response, agent text with streamed
+chunks joined, tool calls with status changes, permission outcomes, stderr lines and the
+exit status. Coloured on a terminal, plain when piped; control characters in the recorded
+text (terminal escapes, carriage returns) are shown as visible escapes such as \\x1b, so a
+cassette cannot drive your terminal. Reads the cassette as a stream, in constant memory.
 """
 
 EPILOG = """\
@@ -23,9 +26,10 @@ exit status: 0 shown; 2 the cassette cannot be read (what precedes a malformed l
 
 examples:
   acp-tap show session.ndjson
-  acp-tap show --dir c2a --method 'session/*' session.ndjson
+  acp-tap show --direction c2a --method 'session/*' session.ndjson
   acp-tap show --method 'tool_call*' --session 1f3a session.ndjson
   acp-tap show --json session.ndjson | jq 'select(.kind == "error")'
+  acp-tap redact session.ndjson | acp-tap show -
 """
 
 
@@ -38,9 +42,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("cassette", metavar="CASSETTE", help="the cassette file")
     parser.add_argument(
-        "--dir",
+        "cassette", metavar="CASSETTE", help="the cassette file, or - for standard input"
+    )
+    parser.add_argument(
+        "--direction",
         action="append",
         choices=DIRECTIONS,
         default=[],
@@ -63,6 +69,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default="auto",
         help="colour the output (default: auto, on a terminal unless NO_COLOR is set)",
     )
+    add_max_line_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -77,26 +84,23 @@ def use_colour(choice: str, stream: TextIO) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Print the timeline; 0 unless the cassette cannot be read."""
-    out = sys.stdout
+    from acp_tap.cassette.reader import CassetteBuilder, iter_records
+    from acp_tap.errors import CassetteFormatError
+
+    out = PipeOutput(sys.stdout)
     keep = Filter(frozenset(args.dirs), tuple(args.method), args.session)
-    colour = use_colour(args.color, out)
-    reading = Reading()
+    colour = use_colour(args.color, sys.stdout)
+    builder = CassetteBuilder(args.cassette)
+    records = iter_records(args.cassette, builder, max_line=args.max_line)
     try:
-        for event in timeline(read_records(args.cassette, reading), keep):
+        for event in timeline(records, keep):
             out.write((to_json_line(event) if args.json else render(event, colour)) + "\n")
+            if out.gone:  # e.g. `acp-tap show x | head`: the reader has seen enough
+                return 0
+    except CassetteFormatError as exc:
         out.flush()
-    except BrokenPipeError:  # e.g. `acp-tap show x | head`: the reader has seen enough
-        discard_output(out)
-        return 0
-    except OSError as exc:
-        print(f"acp-tap show: cannot read {args.cassette}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"acp-tap show: {exc}", file=sys.stderr)
         return 2
-    if reading.cut is not None:
-        print(
-            f"acp-tap show: {args.cassette}:{reading.cut.line}: last line cut short; ignored",
-            file=sys.stderr,
-        )
-    if reading.bad is not None:
-        print(f"acp-tap show: {reading.bad}", file=sys.stderr)
-        return 2
+    out.flush()
+    warn("show", builder.warnings)
     return 0
