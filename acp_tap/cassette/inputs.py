@@ -67,18 +67,49 @@ def open_cassette(path: str | os.PathLike[str], *, stdin: bool = True) -> Binary
         raise
 
 
+CHUNK = 1 << 16
+"""Bytes read at a time; a line longer than this is a long line (see :func:`read_lines`)."""
+
+
 def read_lines(
     stream: BinaryIO, name: str, max_line: int = DEFAULT_MAX_LINE
 ) -> Iterator[tuple[int, bytes]]:
     """Yield ``(line number, line)``, each line with its newline (none for a last line that
     has none). A line longer than ``max_line`` bytes (newline excluded) raises
-    :class:`CassetteFormatError` before more than ``max_line + 1`` bytes of it are read."""
-    readline, lineno = stream.readline, 0
-    while line := readline(max_line + 1):
+    :class:`CassetteFormatError` as soon as that many bytes of it have been read.
+
+    A long line of a regular file is measured first, then read with one ``read``, so it is
+    held once; from a pipe it is gathered in a growing buffer, then copied once.
+    """
+    lineno = 0
+    while line := stream.readline(CHUNK):
         lineno += 1
-        if len(line) > max_line and not line.endswith(b"\n"):
+        if len(line) == CHUNK and not line.endswith(b"\n"):
+            line = _long_line(stream, line, name, lineno, max_line)
+        elif len(line) - line.endswith(b"\n") > max_line:
             raise CassetteFormatError(name, lineno, too_long(max_line))
         yield lineno, line
+
+
+def _long_line(stream: BinaryIO, start: bytes, name: str, lineno: int, max_line: int) -> bytes:
+    """The rest of the line that begins with ``start`` (a whole chunk), read as a whole."""
+    seekable = stream.seekable()
+    offset = stream.tell() - len(start) if seekable else 0
+    size, gathered = len(start), None if seekable else bytearray(start)
+    while True:
+        part = stream.readline(CHUNK)
+        size += len(part)
+        if gathered is not None:
+            gathered += part
+        ended = part.endswith(b"\n") or len(part) < CHUNK
+        if size - part.endswith(b"\n") > max_line:
+            raise CassetteFormatError(name, lineno, too_long(max_line))
+        if ended:
+            break
+    if gathered is not None:
+        return bytes(gathered)
+    stream.seek(offset)
+    return stream.read(size)
 
 
 def too_long(max_line: int) -> str:
