@@ -218,8 +218,10 @@ MALFORMED = [
     pytest.param(
         b'{"seq":1,"t":1' + b"0" * 400 + b',"dir":"c2a","text":""}', "frame 1", id="t-huge"
     ),
-    pytest.param(b'{"seq":1,"t":0,"dir":"sideways","text":""}', "Direction", id="bad-dir"),
-    pytest.param(b'{"seq":1,"t":0,"dir":"c2a","eol":"cr","text":""}', "Eol", id="bad-eol"),
+    pytest.param(b'{"seq":1,"t":0,"dir":"sideways","text":""}', "'dir' must be", id="bad-dir"),
+    pytest.param(
+        b'{"seq":1,"t":0,"dir":"c2a","eol":"cr","text":""}', "'eol' must be", id="bad-eol"
+    ),
     pytest.param(
         b'{"seq":1,"t":0,"dir":"c2a","redacted":"a","text":""}', "'redacted'", id="redacted"
     ),

@@ -73,25 +73,34 @@ def test_timeline_shows_each_step_of_a_turn_readably() -> None:
     """Offsets, arrows, methods, ids, latency, joined text, tool status, outcome, stderr, exit."""
     lines = text(SESSION).splitlines()
     assert lines[0].startswith("                 ■ recording  agent  (cwd /tmp")
-    assert lines[1] == "    #1     0.010 → initialize id=0  protocol v1, fs.read, fs.write, terminal"
+    assert (
+        lines[1] == "    #1     0.010 → initialize id=0  protocol v1, fs.read, fs.write, terminal"
+    )
     assert lines[2] == "    #2     0.020 ← initialize id=0 result +10.0ms  protocol v1"
     assert "    #4     0.040 ← session/new id=1 result [s1] +10.0ms  session s1" in lines
     assert "    #5     0.050 → session/prompt id=2 [s1]  hi" in lines
     assert "    #6     0.060 ← thought [s1]  Thinking" in lines
     assert "    #7     0.070 ← agent (3 chunks, to #10) [s1]  Hello world" in lines
-    assert "    #8     0.080 ! stderr  INFO streaming" in lines  # held back until the text was joined
+    assert (
+        "    #8     0.080 ! stderr  INFO streaming" in lines
+    )  # held back until the text was joined
     assert "   #11     0.110 ← tool_call [s1]  t1 Read (read) pending" in lines
     assert "   #12     0.120 ← session/request_permission id=p1 [s1]  t1: Yes [ok]" in lines
     assert (
-        "   #13     0.130 → session/request_permission id=p1 result [s1] +10.0ms  selected Yes [ok]" in lines
+        "   #13     0.130 → session/request_permission id=p1 result [s1] +10.0ms  selected Yes [ok]"
+        in lines
     )
     assert "   #14     0.140 ← tool_call_update [s1]  t1 pending → in_progress" in lines
     assert "   #16     0.160 → fs/read_text_file id=r1 result [s1] +10.0ms  3 lines, 8 B" in lines
     assert "   #17     0.170 ← tool_call_update [s1]  t1 in_progress → completed" in lines
     assert "                     read 2 lines" in lines  # further lines indented under the label
     assert "   #18     0.180 ← invalid  not JSON: 'Traceback: oops'" in lines
-    assert "   #19     0.190 ← session/prompt id=2 result [s1] +140.0ms  stopReason end_turn" in lines
-    assert lines[-1].startswith("           9.000 ■ exit  status 0 (exit code 0), client closed first")
+    assert (
+        "   #19     0.190 ← session/prompt id=2 result [s1] +140.0ms  stopReason end_turn" in lines
+    )
+    assert lines[-1].startswith(
+        "           9.000 ■ exit  status 0 (exit code 0), client closed first"
+    )
 
 
 def test_error_responses_name_the_request_and_code() -> None:
@@ -212,7 +221,9 @@ def test_cli_reports_a_cut_short_last_line_and_a_bad_file(tmp_path: Path) -> Non
     cut = run_cli(["show", path])
     assert cut.returncode == 0
     assert b"session/new id=1 result" in cut.stdout
-    assert b"cut.ndjson:6: last line cut short (the recording was interrupted); ignored" in cut.stderr
+    assert (
+        b"cut.ndjson:6: last line cut short (the recording was interrupted); ignored" in cut.stderr
+    )
     bad = tmp_path / "bad.ndjson"
     bad.write_bytes(b"".join(cassette_lines(prelude())[:3]) + b"garbage\n")
     failed = run_cli(["show", bad])

@@ -40,9 +40,9 @@ _scan_once: Callable[[str, int], tuple[Any, int]] = DECODER.scan_once  # type: i
 
 
 def loads_strict(data: str | bytes | bytearray) -> Any:
-    """Parse JSON the way RFC 8259 does (no NaN/Infinity)."""
+    """Parse JSON the way RFC 8259 does (no NaN/Infinity; bytes are strict UTF-8)."""
     if not isinstance(data, str):
-        data = data.decode(json.detect_encoding(data), "surrogatepass")
+        data = data.decode("utf-8")
     if data.startswith("\ufeff"):
         raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", data, 0)
     return DECODER.decode(data)
@@ -215,9 +215,12 @@ def _decode_frame(obj: dict[str, Any], body: bytes, text: str, path: str, lineno
         raise bad("'t' must be a finite number of seconds, 0 or more")
     try:
         direction = Direction(str(obj.get("dir")))
+    except ValueError:
+        raise bad(f"'dir' must be c2a, a2c or err, not {obj.get('dir')!r}") from None
+    try:
         eol = Eol(obj.get("eol", "lf"))
-    except ValueError as exc:
-        raise bad(str(exc)) from None
+    except ValueError:
+        raise bad(f"'eol' must be crlf or none (lf by default), not {obj.get('eol')!r}") from None
     redacted = obj.get("redacted", [])
     if not isinstance(redacted, list) or not all(isinstance(p, str) for p in redacted):
         raise bad("'redacted' must be a list of strings")

@@ -89,6 +89,7 @@ class CassetteBuilder:
     footer: Footer | None = None
     last_seq: int = 0  # the last frame's sequence number
     cut_line: int | None = None  # a cut-short last line, ignored
+    cut_reason: str = ""  # why it could not be read
     warnings: list[str] = attrs.field(factory=list)
 
     @property
@@ -103,10 +104,10 @@ class CassetteBuilder:
         """
         try:
             record = decode_line(line, self.name, lineno)
-        except CassetteFormatError:
+        except CassetteFormatError as exc:
             if not cut:
                 raise
-            self.cut_line = lineno  # a write cut short by a kill
+            self.cut_line, self.cut_reason = lineno, exc.reason  # a write cut short by a kill
             self.warnings.append(f"{self.name}:{lineno}: {CUT_SHORT}")
             return None
         self.place(record, lineno)
@@ -145,11 +146,14 @@ class CassetteBuilder:
 
     def finish(self) -> Header:
         """The end of the file: the header read (an error if there was none)."""
-        if self.header is None:
-            why = "no header, only a cut-short line" if self.cut_line is not None else "no header"
+        if self.cut_line is not None and self.header is None:
             raise self._error(
-                self.cut_line or 1,
-                f"empty cassette ({why}); record one with 'acp-tap record -o FILE -- AGENT...'",
+                self.cut_line, f"no header: the only line cannot be read ({self.cut_reason})"
+            )
+        if self.header is None:
+            raise self._error(
+                1,
+                "empty cassette (no header); record one with 'acp-tap record -o FILE -- AGENT...'",
             )
         if self.footer is None:
             self.warnings.append(f"{self.name}: no footer; the recording was cut short")
