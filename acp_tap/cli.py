@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         module.add_parser(subparsers)
     for sub in subparsers.choices.values():
         sub.set_defaults(parser=sub)
+        sub.allow_abbrev = False  # an option means what it spells: show --dir is no --direction
     return parser
 
 

@@ -24,6 +24,7 @@ from tests.inspect_support import (
     cassette_lines,
     chunk,
     done,
+    note,
     prelude,
     prompt,
     records,
@@ -205,7 +206,7 @@ def test_cli_is_plain_when_piped_and_coloured_when_forced(tmp_path: Path) -> Non
     assert "← agent (3 chunks, to #10) [s1]  Hello world" in out
     forced = run_cli(["show", "--color", "always", path])
     assert ANSI.search(forced.stdout.decode())
-    filtered = run_cli(["show", "--json", "--dir", "c2a", "--method", "session/*", path])
+    filtered = run_cli(["show", "--json", "--direction", "c2a", "--method", "session/*", path])
     kinds = [(o["kind"], o["method"]) for o in map(json.loads, filtered.stdout.splitlines())]
     assert kinds == [
         ("request", "session/new"),
@@ -264,3 +265,71 @@ def test_cli_stops_quietly_when_the_reader_goes_away(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 0
     assert b"Traceback" not in err
+
+
+HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x1b[1A\rfake line\x08\x9b31m\u202egnp.exe\ttab"
+
+
+def test_recorded_control_characters_are_shown_as_escapes() -> None:
+    """Text from the cassette (agent text, stderr, non-JSON lines, methods, ids) cannot
+    retitle, clear or rewrite the terminal: control characters are written as escapes;
+    newlines still break lines and tabs stay tabs. --json keeps the text as it was."""
+    items: list[Item] = [
+        *prelude(),
+        prompt(),
+        chunk(HOSTILE),
+        ("err", HOSTILE),
+        a2c(HOSTILE),
+        a2c(note("x/\x1b[2Jmethod", {})),
+        done(),
+    ]
+    rendered = text(items) + "".join(render(e, colour=True) for e in events(items))
+    assert not re.search(r"[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f-\x9f\u202e]", rendered)
+    assert not re.search(r"\x1b(?!\[[0-9;]*m)", rendered)  # only acp-tap's own colours
+    visible = "\\x1b]0;pwned\\x07\\x1b[2J\\x1b[1A\\rfake line\\x08\\x9b31m\\u202egnp.exe\ttab"
+    assert rendered.count(visible) >= 4  # chunk, stderr, invalid line, each way
+    assert "x/\\x1b[2Jmethod" in rendered
+    as_json = [json.loads(to_json_line(e)) for e in events(items)]
+    assert HOSTILE in [e.get("text") for e in as_json]
+
+
+def test_frame_numbers_lead_each_line_as_check_and_replay_cite_them() -> None:
+    """Each frame's line starts with #seq; joined chunks say where they end."""
+    items = [*prelude(), prompt(), chunk("a"), chunk("b"), done()]
+    lines = text(items).splitlines()
+    assert [line[:6].strip() for line in lines] == [
+        "",
+        "#1",
+        "#2",
+        "#3",
+        "#4",
+        "#5",
+        "#6",
+        "#8",
+        "",
+    ]
+    assert "agent (2 chunks, to #7)" in lines[6]
+
+
+def test_cli_filters_by_direction_and_reads_standard_input(tmp_path: Path) -> None:
+    """--direction (not --dir, which is record's output directory) filters; '-' is stdin."""
+    content = b"".join(cassette_lines(SESSION))
+    done_ = run_cli(["show", "--direction", "err", "-"], content)
+    assert done_.returncode == 0, done_.stderr
+    assert done_.stdout.decode().splitlines() == ["    #8     0.080 ! stderr  INFO streaming"]
+    old = run_cli(["show", "--dir", "err", "-"], content)
+    assert old.returncode == 2
+    assert b"usage: acp-tap show" in old.stderr
+
+
+@pytest.mark.parametrize("content", [b"", b"\0" * 1000], ids=["empty", "nul-bytes"])
+def test_cli_refuses_what_is_not_a_cassette(tmp_path: Path, content: bytes) -> None:
+    """An empty file or NUL bytes is not a cassette: show exits 2, check finds an error."""
+    path = tmp_path / "c.ndjson"
+    path.write_bytes(content)
+    shown = run_cli(["show", path])
+    assert shown.returncode == 2
+    assert shown.stderr.startswith(f"acp-tap show: {path}:1: ".encode())
+    checked = run_cli(["check", path])
+    assert checked.returncode == 1
+    assert f"{path}:1: error[cassette]: ".encode() in checked.stdout
