@@ -62,7 +62,8 @@ class _Version(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
         from acp_tap.native import describe
 
-        parser.exit(message=f"acp-tap {__version__} ({describe()})\n")
+        print(f"acp-tap {__version__} ({describe()})")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
