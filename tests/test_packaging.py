@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import os
 import re
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -95,3 +97,23 @@ def test_readme_setup_line_is_the_one_ci_runs() -> None:
     setup = next(line for line in ci.splitlines() if "pip install" in line)
     assert "'.[test,dev]'" in setup
     assert f"\n{setup}\n" in readme
+
+
+def test_ci_runs_property_tests_without_a_deadline() -> None:
+    """With CI set, tests/conftest.py loads the 'ci' hypothesis profile: no deadline, so a
+    loaded CI machine cannot fail a property test on time."""
+    code = (
+        "import tests.conftest; from hypothesis import settings; print(settings.default.deadline)"
+    )
+    env = {**os.environ, "CI": "true"}
+    env.pop("HYPOTHESIS_PROFILE", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout.strip() == "None", done.stderr
