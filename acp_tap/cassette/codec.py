@@ -35,6 +35,7 @@ from acp_tap.cassette.model import (
 from acp_tap.errors import CassetteFormatError
 
 _MSG_KEY = b',"msg":'
+_TRAILING = b" \t\r\n"
 _PAYLOADS = ("msg", "text", "b64")
 _scan_once: Callable[[str, int], tuple[Any, int]] = DECODER.scan_once  # type: ignore[attr-defined]
 
@@ -146,10 +147,15 @@ def decode_line(line: bytes, path: str = "<cassette>", lineno: int = 0) -> Recor
 
 
 def _decode_general(line: bytes, path: str, lineno: int) -> Record:
-    """:func:`decode_line` for any line: parse it whole, check every member."""
-    body = line.rstrip(b" \t\r\n")  # a hand edit may leave spaces after the closing brace
+    """:func:`decode_line` for any line: parse it whole, check every member.
+
+    A huge line is held as few times as it can be: its text is dropped once parsed.
+    """
+    end = len(line)
+    while end and line[end - 1] in _TRAILING:  # a hand edit may leave spaces after the brace
+        end -= 1
     try:
-        text = body.decode("utf-8")
+        text = str(memoryview(line)[:end], "utf-8")
     except UnicodeDecodeError as exc:
         raise CassetteFormatError(
             path, lineno, f"not UTF-8 (byte {exc.start + 1}); a cassette line is UTF-8 JSON"
@@ -165,7 +171,9 @@ def _decode_general(line: bytes, path: str, lineno: int) -> Record:
     if not isinstance(obj, dict):
         raise CassetteFormatError(path, lineno, "expected a JSON object")
     if "seq" in obj:
-        return _decode_frame(obj, body, text, path, lineno)
+        deep = "msg" in obj and too_deep(text, MAX_DEPTH + 1)  # the frame itself is one level
+        del text
+        return _decode_frame(obj, (line, end), deep, path, lineno)
     kind = obj.get("type")
     cls: type[Header] | type[Footer]
     if kind == "header":
@@ -200,7 +208,9 @@ def _usual_frame(line: bytes) -> Frame | None:
     return Frame(seq, t, DIRECTIONS[direction], raw, Payload.JSON, EOLS[eol], (), parsed)
 
 
-def _decode_frame(obj: dict[str, Any], body: bytes, text: str, path: str, lineno: int) -> Frame:
+def _decode_frame(
+    obj: dict[str, Any], body: tuple[bytes, int], deep: bool, path: str, lineno: int
+) -> Frame:
     def bad(reason: str) -> CassetteFormatError:
         return CassetteFormatError(path, lineno, f"frame {obj.get('seq')!r}: {reason}")
 
@@ -225,27 +235,34 @@ def _decode_frame(obj: dict[str, Any], body: bytes, text: str, path: str, lineno
     if not isinstance(redacted, list) or not all(isinstance(p, str) for p in redacted):
         raise bad("'redacted' must be a list of strings")
     try:
-        payload, raw, parsed = _payload(obj, body, text)
+        payload, raw, parsed = _payload(obj, body, deep=deep)
     except (ValueError, TypeError) as exc:
         raise bad(str(exc)) from None
     return Frame(seq, t, direction, raw, payload, eol, tuple(redacted), parsed)
 
 
-def _payload(obj: dict[str, Any], body: bytes, text: str) -> tuple[Payload, bytes, Any]:
-    """A frame's payload: exactly one of msg, text and b64 (the error says what is wrong)."""
+def _payload(
+    obj: dict[str, Any], body: tuple[bytes, int], *, deep: bool
+) -> tuple[Payload, bytes, Any]:
+    """A frame's payload: exactly one of msg, text and b64 (the error says what is wrong).
+
+    ``body``: the line and where its content ends; ``deep``: the line nests too deep for
+    its ``msg`` to be one.
+    """
     payloads = [name for name in _PAYLOADS if name in obj]
     if len(payloads) != 1:
         has = f"has {' and '.join(map(repr, payloads))}" if payloads else "has none"
         raise ValueError(f"needs exactly one of 'msg', 'text' or 'b64' ({has})")
     if payloads == ["msg"]:
-        if too_deep(text, MAX_DEPTH + 1):  # the frame's own object is one level
+        if deep:
             raise ValueError(
                 f"'msg' nests arrays and objects more than {MAX_DEPTH} deep (acp-tap records "
                 "such a line as 'text')"
             )
         parsed = obj["msg"]
-        if next(reversed(obj)) == "msg" and (at := body.find(_MSG_KEY)) >= 0:
-            return Payload.JSON, body[at + len(_MSG_KEY) : -1], parsed
+        line, end = body
+        if next(reversed(obj)) == "msg" and (at := line.find(_MSG_KEY, 0, end)) >= 0:
+            return Payload.JSON, line[at + len(_MSG_KEY) : end - 1], parsed
         return Payload.JSON, dumps_compact(parsed), parsed  # edited by hand: msg not last
     value = obj[payloads[0]]
     if not isinstance(value, str):
