@@ -144,3 +144,17 @@ def test_bad_byte_sizes_are_refused(text: str) -> None:
     """A size that is not a whole number of bytes, 1 or more, is a usage error."""
     with pytest.raises(argparse.ArgumentTypeError):
         byte_size(text)
+
+
+def test_an_unreadable_file_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No permission to read (root reads anything, so the refusal is simulated)."""
+    path = tmp_path / "secret.ndjson"
+    path.write_bytes(b"")
+
+    def refuse(name: str, *_: object) -> int:
+        raise PermissionError(13, "Permission denied", name)
+
+    monkeypatch.setattr("acp_tap.cassette.inputs.os.open", refuse)
+    with pytest.raises(CassetteInputError) as info:
+        open_cassette(path)
+    assert str(info.value) == f"cannot read cassette {path}: Permission denied"
