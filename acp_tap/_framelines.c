@@ -1,25 +1,31 @@
-/* Native fast path of the replay loader: split frame lines in the writer's own layout.
+/* Native fast path of the cassette readers: split frame lines in the writer's own layout.
  *
- * scan_frames(data, pos, max_frames) -> (frames, pos)
+ * scan_frames(data, pos, max_frames, last_seq) -> (frames, pos)
  *
  * From ``pos`` (the start of a line) in ``data`` (bytes), take each line that is a frame
- * in the usual layout, exactly what acp_tap.cassette.framelines._FRAME matches:
+ * in the usual layout, exactly what acp_tap.cassette.framelines.FRAME matches:
  *
  *     {"seq":N,"t":T,"dir":"c2a|a2c|err"[,"eol":"crlf|none"],"msg":RAW}  then \n or \r\n
  *
- * and make it a tuple (seq, t, dir, eol, raw, id, method, sessionId): seq an int, t a
- * float (as float() reads it), dir and eol bytes (eol None when absent), raw the message's
- * bytes, and the last three the FAST_ENVELOPE groups read from the start of raw (None
- * where absent). Stop at the first other line, or after max_frames; return the tuples
- * and the position of the first line not taken. Holds no state.
+ * whose sequence number is above the previous one (``last_seq`` for the first), whose
+ * time is finite, and whose RAW is one JSON document as Python's json module reads it
+ * (no NaN or Infinity), in strict UTF-8, nesting arrays and objects at most MAX_DEPTH
+ * deep; and make it a tuple (seq, t, dir, eol, raw, id, method, sessionId): seq an int,
+ * t a float (as float() reads it), dir and eol bytes (eol None when absent), raw the
+ * message's bytes, and the last three the FAST_ENVELOPE groups read from the start of raw
+ * (None where absent). Stop at the first other line, or after max_frames; return the
+ * tuples and the position of the first line not taken. Holds no state.
  *
  * acp_tap.cassette.framelines.scan_frames_py is the reference: both give the same tuples.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <string.h>
 
 #define MAX_SEQ_DIGITS 18 /* longer sequence numbers are left to the slow path */
+#define MAX_DEPTH 500      /* acp_tap.cassette.codec.MAX_DEPTH */
+#define SHORT_INT 640      /* sys.get_int_max_str_digits() is 0 or at least this */
 
 typedef const char *cursor;
 
@@ -43,22 +49,203 @@ static cursor literal(cursor p, cursor end, const char *text, size_t size)
     return p + size;
 }
 
-/* The end of the number `\d+(\.\d+)?([eE][-+]?\d+)?` at p, or NULL. */
-static cursor number(cursor p, cursor end)
+/* The end of the integer part `0|[1-9]\d*` at p, or NULL. */
+static cursor integer(cursor p, cursor end)
 {
+    if (p < end && *p == '0')
+        return p + 1;
     cursor q = digits(p, end);
-    if (q == p)
+    return q == p ? NULL : q;
+}
+
+/* The end of the number `(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?` at p, or NULL; *is_int
+ * says whether it has neither fraction nor exponent. */
+static cursor number(cursor p, cursor end, int *is_int)
+{
+    cursor q = integer(p, end);
+    if (q == NULL)
         return NULL;
+    *is_int = 1;
     if (q < end && *q == '.' && q + 1 < end && is_digit(q[1]))
-        q = digits(q + 1, end);
+        q = digits(q + 1, end), *is_int = 0;
     if (q < end && (*q == 'e' || *q == 'E')) {
         cursor r = q + 1;
         if (r < end && (*r == '+' || *r == '-'))
             r++;
         if (r < end && is_digit(*r))
-            q = digits(r, end);
+            q = digits(r, end), *is_int = 0;
     }
     return q;
+}
+
+/* -- a JSON validator: what json.loads accepts, in strict UTF-8, at most MAX_DEPTH deep -- */
+
+static cursor space(cursor p, cursor end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+static inline int is_hex(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static inline int continuation(cursor p, cursor end, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (p + i >= end || ((unsigned char)p[i] & 0xC0) != 0x80)
+            return 0;
+    return 1;
+}
+
+/* The end of the UTF-8 sequence starting with a byte >= 0x80 at p (strict, as Python's
+ * decoder: no overlong forms, no surrogates, nothing above U+10FFFF), or NULL. */
+static cursor utf8(cursor p, cursor end)
+{
+    unsigned char c = (unsigned char)*p;
+    unsigned char lo = 0x80, hi = 0xBF;
+    int n;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 2;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 3;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else
+        return NULL;
+    if (p + 1 >= end || (unsigned char)p[1] < lo || (unsigned char)p[1] > hi)
+        return NULL;
+    return continuation(p + 2, end, n - 1) ? p + 1 + n : NULL;
+}
+
+/* The end of the JSON string at p (its opening quote), or NULL. */
+static cursor string(cursor p, cursor end)
+{
+    p++;
+    while (p < end) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"')
+            return p + 1;
+        if (c == '\\') {
+            if (p + 1 >= end)
+                return NULL;
+            c = (unsigned char)p[1];
+            if (c == 'u') {
+                if (end - p < 6 || !is_hex(p[2]) || !is_hex(p[3]) || !is_hex(p[4]) ||
+                    !is_hex(p[5]))
+                    return NULL;
+                p += 6;
+            } else if (strchr("\"\\/bfnrt", c) != NULL && c != 0)
+                p += 2;
+            else
+                return NULL;
+        } else if (c < 0x20)
+            return NULL;
+        else if (c < 0x80)
+            p++;
+        else if ((p = utf8(p, end)) == NULL)
+            return NULL;
+    }
+    return NULL;
+}
+
+/* Whether the integer [p, q) is one Python's int() reads under the digit limit: 1, 0, or
+ * -1 with an exception set. */
+static int int_fits(cursor p, cursor q)
+{
+    if (q - p <= SHORT_INT)
+        return 1;
+    PyObject *text = PyBytes_FromStringAndSize(p, q - p); /* NUL-terminated */
+    if (text == NULL)
+        return -1;
+    PyObject *value = PyLong_FromString(PyBytes_AS_STRING(text), NULL, 10);
+    Py_DECREF(text);
+    if (value != NULL) {
+        Py_DECREF(value);
+        return 1;
+    }
+    if (!PyErr_ExceptionMatches(PyExc_ValueError))
+        return -1;
+    PyErr_Clear();
+    return 0;
+}
+
+/* The end of the scalar (string, number, literal) at p, or NULL; NULL with an exception
+ * set on error. */
+static cursor scalar(cursor p, cursor end)
+{
+    if (*p == '"')
+        return string(p, end);
+    if (*p == 't')
+        return literal(p, end, "true", 4);
+    if (*p == 'f')
+        return literal(p, end, "false", 5);
+    if (*p == 'n')
+        return literal(p, end, "null", 4);
+    cursor start = *p == '-' ? p + 1 : p;
+    int is_int;
+    cursor q = number(start, end, &is_int);
+    if (q == NULL || !is_int)
+        return q;
+    int fits = int_fits(start, q);
+    return fits > 0 ? q : NULL;
+}
+
+/* Whether [p, end) is one JSON document: 1, 0, or -1 with an exception set. */
+static int json_valid(cursor p, cursor end)
+{
+    char closers[MAX_DEPTH];
+    int depth = 0;
+    p = space(p, end);
+    for (;;) { /* at a value */
+        if (p >= end)
+            return 0;
+        if (*p == '[' || *p == '{') {
+            if (depth == MAX_DEPTH)
+                return 0;
+            closers[depth++] = *p == '[' ? ']' : '}';
+            p = space(p + 1, end);
+            if (p < end && *p == closers[depth - 1]) {
+                p++, depth--;
+            } else if (closers[depth - 1] == '}')
+                goto key;
+            else
+                continue;
+        } else if ((p = scalar(p, end)) == NULL)
+            return PyErr_Occurred() ? -1 : 0;
+        for (;;) { /* after a value */
+            p = space(p, end);
+            if (depth == 0)
+                return p == end;
+            if (p < end && *p == closers[depth - 1]) {
+                p++, depth--;
+                continue;
+            }
+            if (p >= end || *p != ',')
+                return 0;
+            p = space(p + 1, end);
+            if (closers[depth - 1] == ']')
+                break;
+        key:
+            if (p >= end || *p != '"' || (p = string(p, end)) == NULL)
+                return 0;
+            p = space(p, end);
+            if (p >= end || *p != ':')
+                return 0;
+            p = space(p + 1, end);
+            break;
+        }
+    }
 }
 
 /* `"[^"\\]*"` at p: the end past the closing quote, or NULL; its content goes in from, to. */
@@ -134,10 +321,11 @@ static PyObject *span(cursor from, cursor to)
 
 /* The tuple of one frame line [line, newline), or Py_None if it is not in the layout,
  * or NULL on error. */
-static PyObject *frame(cursor line, cursor newline)
+static PyObject *frame(cursor line, cursor newline, long long *last_seq)
 {
     cursor p = literal(line, newline, "{\"seq\":", 7), q;
-    if (p == NULL)
+    int is_int;
+    if (p == NULL || p >= newline || *p == '0')
         return Py_NewRef(Py_None);
     q = digits(p, newline);
     if (q == p || q - p > MAX_SEQ_DIGITS)
@@ -145,8 +333,10 @@ static PyObject *frame(cursor line, cursor newline)
     long long seq = 0;
     for (cursor d = p; d < q; d++)
         seq = seq * 10 + (*d - '0');
+    if (seq <= *last_seq)
+        return Py_NewRef(Py_None);
     p = literal(q, newline, ",\"t\":", 5);
-    if (p == NULL || (q = number(p, newline)) == NULL)
+    if (p == NULL || (q = number(p, newline, &is_int)) == NULL)
         return Py_NewRef(Py_None);
     cursor t_from = p, t_to = q;
     p = literal(q, newline, ",\"dir\":\"", 8);
@@ -175,6 +365,9 @@ static PyObject *frame(cursor line, cursor newline)
         msg_end = newline - 2;
     else
         return Py_NewRef(Py_None);
+    int valid = json_valid(p, msg_end);
+    if (valid <= 0)
+        return valid < 0 ? NULL : Py_NewRef(Py_None);
     Envelope env;
     envelope(p, msg_end, &env);
     PyObject *t_text = PyBytes_FromStringAndSize(t_from, t_to - t_from);
@@ -184,6 +377,11 @@ static PyObject *frame(cursor line, cursor newline)
     Py_DECREF(t_text);
     if (t == NULL)
         return NULL;
+    if (isinf(PyFloat_AS_DOUBLE(t))) {
+        Py_DECREF(t);
+        return Py_NewRef(Py_None);
+    }
+    *last_seq = seq;
     PyObject *eol_obj = eol < 0 ? Py_None : EOLS[eol];
     return Py_BuildValue("(LNOONNNN)", seq, t, DIRECTIONS[direction], eol_obj,
                          PyBytes_FromStringAndSize(p, msg_end - p), span(env.id_from, env.id_to),
@@ -193,12 +391,13 @@ static PyObject *frame(cursor line, cursor newline)
 static PyObject *scan_frames(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (nargs != 3 || !PyBytes_CheckExact(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "scan_frames(bytes, int, int)");
+    if (nargs != 4 || !PyBytes_CheckExact(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "scan_frames(bytes, int, int, int)");
         return NULL;
     }
     Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
     Py_ssize_t max_frames = PyLong_AsSsize_t(args[2]);
+    long long last_seq = PyLong_AsLongLong(args[3]);
     if (PyErr_Occurred())
         return NULL;
     Py_ssize_t size = PyBytes_GET_SIZE(args[0]);
@@ -215,7 +414,7 @@ static PyObject *scan_frames(PyObject *module, PyObject *const *args, Py_ssize_t
         cursor newline = memchr(line, '\n', (size_t)(end - line));
         if (newline == NULL)
             break;
-        PyObject *item = frame(line, newline);
+        PyObject *item = frame(line, newline, &last_seq);
         if (item == NULL) {
             Py_DECREF(frames);
             return NULL;

@@ -1,13 +1,14 @@
 """The one exception hierarchy of acp-tap.
 
     AcpTapError
-    ├── UsageError (ValueError)            -- a bad option or argument combination
-    │   └── SdkMissingError (ImportError)  -- an in-process SDK agent, and no SDK installed
+    ├── UsageError (ValueError)             -- a bad option or argument combination
+    │   └── SdkMissingError (ImportError)   -- an in-process SDK agent, and no SDK installed
     ├── CassetteError
     │   ├── CassetteCreateError (OSError)   -- the cassette file cannot be created
+    │   ├── CassetteInputError (OSError)    -- a cassette cannot be opened for reading
     │   └── CassetteFormatError (ValueError) -- a cassette line cannot be read
-    ├── AgentStartError (OSError)          -- the agent command cannot be started
-    └── OutputCreateError (OSError)        -- an output file (an HTML page) cannot be written
+    ├── OutputError (OSError)               -- a whole-file output cannot be written
+    └── AgentStartError (OSError)           -- the agent command cannot be started
 
 Every message says what happened, where, and what to do next.
 JSON-RPC error *responses* are data, not exceptions.
@@ -43,6 +44,12 @@ class CassetteCreateError(CassetteError, OSError):
     exit_code = 73  # EX_CANTCREAT
 
 
+class CassetteInputError(CassetteError, OSError):
+    """A cassette cannot be opened for reading: missing, unreadable, or not a regular file."""
+
+    exit_code = 2  # the input cannot be used
+
+
 class CassetteFormatError(CassetteError, ValueError):
     """A cassette line is not in the acp-tap cassette format."""
 
@@ -55,15 +62,15 @@ class CassetteFormatError(CassetteError, ValueError):
         super().__init__(f"{path}:{line}: {reason}")
 
 
+class OutputError(AcpTapError, OSError):
+    """A whole-file output (``-o FILE``, ``--in-place``) cannot be written; nothing was replaced."""
+
+    exit_code = 73  # EX_CANTCREAT
+
+
 class AgentStartError(AcpTapError, OSError):
     """The agent command could not be started (not found, not executable)."""
 
     def __init__(self, message: str, exit_code: int) -> None:
         self.exit_code = exit_code
         super().__init__(message)
-
-
-class OutputCreateError(AcpTapError, OSError):
-    """An output file (an HTML page) could not be created, written or put in place."""
-
-    exit_code = 73  # EX_CANTCREAT, as for a cassette

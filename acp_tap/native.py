@@ -11,6 +11,9 @@ import importlib
 import os
 from typing import Any
 
+EXTENSIONS = ("acp_tap._plainlines", "acp_tap._framelines")
+"""The C extensions the install tries to build."""
+
 
 def native(module: str, name: str) -> Any:
     """``module.name`` if the extension ``module`` is built and allowed, else None."""
@@ -20,3 +23,29 @@ def native(module: str, name: str) -> Any:
         return getattr(importlib.import_module(module), name)
     except ImportError:
         return None
+
+
+def fast_path() -> str | None:
+    """None when the native fast path is active; else why not, in a few words."""
+    if os.environ.get("ACP_TAP_PURE_PYTHON"):
+        return "ACP_TAP_PURE_PYTHON is set"
+    missing = []
+    for module in EXTENSIONS:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        return f"{', '.join(missing)} not built (no C compiler when acp-tap was installed)"
+    return None
+
+
+def describe() -> str:
+    """Whether the native fast path is active, for ``acp-tap --version`` and ``record``."""
+    why = fast_path()
+    if why is None:
+        return "native fast path: active"
+    return (
+        f"native fast path: not active ({why}); pure Python, so recording small lines is "
+        "several times slower"
+    )

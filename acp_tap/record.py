@@ -355,7 +355,7 @@ class _Session:
 
 def message_line(message: str) -> bytes:
     """One line of acp-tap's own on stderr."""
-    return f"acp-tap: {message}\n".encode()
+    return f"acp-tap record: {message}\n".encode()
 
 
 async def _run_relay(relay: Relay) -> None:

@@ -124,7 +124,12 @@ def frame_line(seq: int, item: Item, eol: Eol = Eol.LF) -> bytes:
 
 
 def cassette_lines(
-    items: Iterable[Item], *, footer: bool = True, counts: dict[str, int] | None = None
+    items: Iterable[Item],
+    *,
+    footer: bool = True,
+    counts: dict[str, int] | None = None,
+    closed_first: str = "client",
+    status: int = 0,
 ) -> list[bytes]:
     """The lines of a cassette holding ``items`` as frames."""
     items = list(items)
@@ -136,10 +141,10 @@ def cassette_lines(
         end = Footer(
             t=9.0,
             ended="2026-11-25T08:00:09.000000Z",
-            status=0,
-            exit_code=0,
+            status=status,
+            exit_code=status,
             signal=None,
-            closed_first="client",
+            closed_first=closed_first,
             frames=counts,
         )
         lines.append(encode_record(end))

@@ -65,10 +65,14 @@ def run(
     return result, failures
 
 
-def readme_block(first_line: str) -> str:
-    """The README code block that starts with ``first_line``."""
+def readme_block(marker: str) -> str:
+    """The README code block after the line ``marker`` (its first line, or the
+    readme-test comment that names its file)."""
     readme = (ROOT / "README.md").read_text()
-    return readme.split(f"\n{first_line}\n", 1)[1].split("```", 1)[0]
+    block = readme.split(f"\n{marker}\n", 1)[1]
+    if block.startswith("```"):
+        block = block.split("\n", 1)[1]
+    return block.split("```", 1)[0]
 
 
 def test_strict_mode_client_and_agent_tests(project: pytest.Pytester) -> None:
@@ -77,7 +81,7 @@ def test_strict_mode_client_and_agent_tests(project: pytest.Pytester) -> None:
     shipped fixtures; a changed prompt fails both ways with the same report; a stalled
     client fails with the stall report; an SDK agent in ``acp_golden`` (instance or
     factory, sync or awaited) passes, and a changed one fails with the differences."""
-    assert readme_block("# pytest.ini") == INI
+    assert readme_block("<!-- readme-test: file sdk-project/pytest.ini -->") == INI
     project.makeini(INI)
     project.makepyfile(test_sdk_client=readme_block("# test_sdk_client.py"))
     cassettes = project.path / "cassettes" / "test_sdk_client"

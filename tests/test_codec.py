@@ -74,7 +74,7 @@ def frames(draw: st.DrawFn) -> Frame:
     raw = draw(lines)
     payload, parsed = classify(raw)
     return Frame(
-        seq=draw(st.integers(min_value=0, max_value=2**63)),
+        seq=draw(st.integers(min_value=1, max_value=2**63)),
         t=draw(times),
         dir=draw(st.sampled_from(Direction)),
         raw=raw,
@@ -189,7 +189,26 @@ MALFORMED = [
     pytest.param(b'{"seq":1,"t":0.1,"dir":"c2a","msg":{"a"', "not a JSON line", id="truncated"),
     pytest.param(b"", "not a JSON line", id="empty"),
     pytest.param(b'{"seq":1,"t":NaN,"dir":"c2a","text":""}', "not a JSON line", id="nan"),
-    pytest.param(b'{"seq":1,"t":0,"dir":"c2a","text":"\xff"}', "not a JSON line", id="bad-utf8"),
+    pytest.param(
+        b'{"seq":1,"t":0,"dir":"c2a","text":"\xff"}', "not UTF-8 (byte 36)", id="bad-utf8"
+    ),
+    pytest.param(b'{"seq":1,"t":0,"dir":"c2a","msg":"\xff"}', "not UTF-8", id="msg-bad-utf8"),
+    pytest.param(b'{"seq":1,"t":0,"dir":"c2a","msg":{"a":NaN}}', "NaN is not JSON", id="msg-nan"),
+    pytest.param(b'{"seq":0,"t":0,"dir":"c2a","text":""}', "'seq' must be", id="seq-zero"),
+    pytest.param(b'{"seq":-4,"t":0,"dir":"c2a","text":""}', "'seq' must be", id="seq-negative"),
+    pytest.param(b'{"seq":1,"t":-0.5,"dir":"c2a","text":""}', "'t' must be", id="t-negative"),
+    pytest.param(b'{"seq":1,"t":1e999,"dir":"c2a","text":""}', "'t' must be", id="t-inf"),
+    pytest.param(
+        b'{"seq":1,"t":0,"dir":"c2a","msg":{},"text":""}', "has 'msg' and 'text'", id="msg-text"
+    ),
+    pytest.param(
+        b'{"seq":1,"t":0,"dir":"c2a","text":"","b64":""}', "has 'text' and 'b64'", id="text-b64"
+    ),
+    pytest.param(
+        b'{"seq":1,"t":0,"dir":"c2a","msg":' + b"[" * 501 + b"]" * 501 + b"}",
+        "more than 500 deep",
+        id="msg-501-deep",
+    ),
     pytest.param(b"[1,2]", "expected a JSON object", id="array"),
     pytest.param(b'{"type":"tape"}', "unknown record", id="unknown-type"),
     pytest.param(b"{}", "unknown record", id="empty-object"),
@@ -199,16 +218,20 @@ MALFORMED = [
     pytest.param(
         b'{"seq":1,"t":1' + b"0" * 400 + b',"dir":"c2a","text":""}', "frame 1", id="t-huge"
     ),
-    pytest.param(b'{"seq":1,"t":0,"dir":"sideways","text":""}', "Direction", id="bad-dir"),
-    pytest.param(b'{"seq":1,"t":0,"dir":"c2a","eol":"cr","text":""}', "Eol", id="bad-eol"),
+    pytest.param(b'{"seq":1,"t":0,"dir":"sideways","text":""}', "'dir' must be", id="bad-dir"),
+    pytest.param(
+        b'{"seq":1,"t":0,"dir":"c2a","eol":"cr","text":""}', "'eol' must be", id="bad-eol"
+    ),
     pytest.param(
         b'{"seq":1,"t":0,"dir":"c2a","redacted":"a","text":""}', "'redacted'", id="redacted"
     ),
     pytest.param(
         b'{"seq":1,"t":0,"dir":"c2a","redacted":[1],"text":""}', "'redacted'", id="redacted-1"
     ),
-    pytest.param(b'{"seq":1,"t":0,"dir":"c2a"}', "needs one of", id="no-payload"),
-    pytest.param(b'{"seq":1,"t":0,"dir":"c2a","text":5}', "needs one of", id="text-number"),
+    pytest.param(b'{"seq":1,"t":0,"dir":"c2a"}', "needs exactly one of", id="no-payload"),
+    pytest.param(
+        b'{"seq":1,"t":0,"dir":"c2a","text":5}', "'text' must be a string", id="text-number"
+    ),
     pytest.param(b'{"seq":1,"t":0,"dir":"c2a","b64":"abc"}', "'b64' is not base64", id="b64-pad"),
     pytest.param(
         b'{"seq":1,"t":0,"dir":"c2a","b64":"!!!!"}', "'b64' is not base64", id="b64-chars"
@@ -218,7 +241,7 @@ MALFORMED = [
     ),
     pytest.param(
         b'{"seq":1,"t":0,"dir":"c2a","msg":' + b"[" * 5000 + b"]" * 5000 + b"}",
-        "nested too deeply",
+        "nested more than 500 deep",
         id="msg-too-deep",
     ),
     pytest.param(
@@ -226,6 +249,36 @@ MALFORMED = [
         b'"started":"s","python":"3","platform":"p","pid":"abc"}',
         "header.pid",
         id="header-pid",
+    ),
+    pytest.param(
+        b'{"type":"header","format":1,"acp_tap":"0.1.0","argv":["a"],"cwd":"/",'
+        b'"started":"s","python":"3","platform":"p","pid":"1"}',
+        "header.pid",
+        id="header-pid-digits",
+    ),
+    pytest.param(
+        b'{"type":"header","format":"1","acp_tap":"0.1.0","argv":["a"],"cwd":"/",'
+        b'"started":"s","python":"3","platform":"p","pid":1}',
+        "header.format",
+        id="header-format-string",
+    ),
+    pytest.param(
+        b'{"type":"header","format":1,"acp_tap":"0.1.0","argv":"kiro-cli","cwd":"/",'
+        b'"started":"s","python":"3","platform":"p","pid":1}',
+        "header.argv",
+        id="header-argv-string",
+    ),
+    pytest.param(
+        b'{"type":"footer","t":-1,"ended":"e","status":0,"exit_code":0,"signal":null,'
+        b'"closed_first":"client","frames":{}}',
+        "'t' is negative",
+        id="footer-t-negative",
+    ),
+    pytest.param(
+        b'{"type":"footer","t":1,"ended":"e","status":true,"exit_code":0,"signal":null,'
+        b'"closed_first":"client","frames":{}}',
+        "footer.status",
+        id="footer-status-bool",
     ),
     pytest.param(
         b'{"type":"header","format":1,"acp_tap":"0.1.0","argv":5,"cwd":"/",'
@@ -337,7 +390,7 @@ def test_load_tolerates_a_cut_last_line(tmp_path: Path) -> None:
     cassette = load(name)
     assert FRAMES[:-1] == cassette.frames
     assert (
-        f"{name}:4: last line is cut short; ignored",
+        f"{name}:4: last line cut short (the recording was interrupted); ignored",
         f"{name}: no footer; the recording was cut short",
     ) == cassette.warnings
 
@@ -356,8 +409,8 @@ def test_load_accepts_a_complete_last_line_without_newline(tmp_path: Path) -> No
     [
         pytest.param([1, 0, 4], 1, "the first record must be the header", id="frame-first"),
         pytest.param([0, 0, 4], 2, "a second header", id="two-headers"),
-        pytest.param([0, 4, 1], 3, "record after the footer", id="after-footer"),
-        pytest.param([0, 1, 4, 4], 4, "record after the footer", id="two-footers"),
+        pytest.param([0, 4, 1], 3, "frame 1 after the footer", id="after-footer"),
+        pytest.param([0, 1, 4, 4], 4, "a footer after the footer", id="two-footers"),
         pytest.param([4], 1, "the first record must be the header", id="footer-only"),
     ],
 )

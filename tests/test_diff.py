@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from acp_tap.inspect.diff import Change, Summary, diff, flatten, summarize, word_diff
-from tests.helpers import run_cli
+from tests.helpers import ACP_TAP, TIMEOUT, run_cli
 from tests.inspect_support import (
     PERMISSION,
     TOOL_CALL,
@@ -14,6 +15,7 @@ from tests.inspect_support import (
     a2c,
     answer_permission,
     c2a,
+    cassette_lines,
     chunk,
     done,
     prelude,
@@ -130,7 +132,54 @@ def test_cli_identical_and_different_fixtures() -> None:
 
 
 def test_cli_unreadable_cassette_exits_2(tmp_path: Path) -> None:
-    """A missing cassette is a usage/infrastructure error, not a difference."""
-    done_ = run_cli(["diff", tmp_path / "nope.ndjson", FIXTURES / "handshake.ndjson"])
+    """A missing cassette is one line naming it (no raw errno), status 2, not a difference."""
+    missing = tmp_path / "nope.ndjson"
+    done_ = run_cli(["diff", missing, FIXTURES / "handshake.ndjson"])
     assert done_.returncode == 2
-    assert b"nope.ndjson" in done_.stderr
+    assert done_.stderr.decode() == (
+        f"acp-tap diff: cannot read cassette {missing}: No such file or directory; "
+        "record one with 'acp-tap record -o FILE -- AGENT...'\n"
+    )
+
+
+def test_cli_reads_one_side_from_standard_input() -> None:
+    """'-' is standard input, for one side only."""
+    allowed = FIXTURES / "permission-allowed.ndjson"
+    same = run_cli(["diff", "-", allowed], allowed.read_bytes())
+    assert (same.returncode, same.stdout) == (0, b"")
+    both = run_cli(["diff", "-", "-"])
+    assert both.returncode == 2
+    assert b"acp-tap diff: error: standard input ('-') can be only one side" in both.stderr
+
+
+def test_cli_keeps_its_verdict_when_the_reader_goes_away() -> None:
+    """`acp-tap diff A B | head -1`: no traceback, and the status still says they differ."""
+    proc = subprocess.Popen(
+        [
+            *ACP_TAP,
+            "diff",
+            str(FIXTURES / "permission-allowed.ndjson"),
+            str(FIXTURES / "permission-rejected.ndjson"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline()
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 1
+    assert b"Traceback" not in err and b"BrokenPipe" not in err
+
+
+def test_cli_shows_recorded_control_characters_as_escapes(tmp_path: Path) -> None:
+    """Agent text in a difference never reaches the terminal raw."""
+    before, after = tmp_path / "a.ndjson", tmp_path / "b.ndjson"
+    before.write_bytes(b"".join(cassette_lines([*prelude(), prompt(), chunk("calm"), done()])))
+    after.write_bytes(
+        b"".join(cassette_lines([*prelude(), prompt(), chunk("\x1b]0;pwned\x07\r"), done()]))
+    )
+    done_ = run_cli(["diff", before, after])
+    assert done_.returncode == 1
+    assert b"\x1b" not in done_.stdout and b"\r" not in done_.stdout
+    assert b"\\x1b]0;pwned\\x07\\r" in done_.stdout

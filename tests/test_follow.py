@@ -111,7 +111,7 @@ def test_frames_are_printed_while_the_recording_goes_on(
     seen = follower.read_until(b"stopReason end_turn").decode()
     assert recorder.poll() is None  # printed live, not after the fact
     lines = seen.splitlines()
-    assert any(" → session/prompt #1 [s1]  hi" in line for line in lines)
+    assert any(" → session/prompt id=1 [s1]  hi" in line for line in lines)
     assert any(" ← agent [s1]  Hello world" in line for line in lines)
     recorder.stdin.close()
     status, out, err = follower.finish()

@@ -35,8 +35,13 @@ LINES = [
     b'{"seq":6,"t":0,"dir":"a2c","msg":{"jsonrpc":"2.0","id":true,"result":1}}\n',  # no envelope
     b'{"seq":7,"t":0,"dir":"a2c","msg":{"jsonrpc":"2.0","method":"m","params":{"x":1}}}\n',
     b'{"seq":8,"t":0,"dir":"a2c","msg":{"jsonrpc":"2.0","method":"m\\u0041","params":{}}}\n',
-    b'{"seq":9,"t":0,"dir":"a2c","msg":}\r}\n',  # the message runs to the last brace
-    b'{"seq":000010,"t":00.50,"dir":"c2a","msg":1}\n',
+    b'{"seq":9,"t":0,"dir":"a2c","msg":{"x":"}"} }\r\n',  # the message runs to the last brace
+    b'{"seq":10,"t":0.50,"dir":"c2a","msg":1}\n',
+    b'{"seq":11,"t":0,"dir":"a2c","msg":' + b"[" * 500 + b"]" * 500 + b"}\n",
+    b'{"seq":12,"t":0,"dir":"a2c","msg":[1e999,-0,-0.5E-3,"\xc3\xa9\xf0\x9f\x98\x80",'
+    + b"9" * 700
+    + b"]}\n",
+    b'{"seq":13,"t":0,"dir":"a2c","msg":{"a":[true,false,null,{}],"\\u00e9\\ud800\\/":[]}}\n',
 ]
 NOT_FRAMES = [
     b'{"type":"footer"}\n',
@@ -51,27 +56,60 @@ NOT_FRAMES = [
     b'{"seq":1234567890123456789,"t":1,"dir":"a2c","msg":1}\n',  # left to the slow path
     b'{"seq":1,"t":1,"dir":"a2c","msg":1}',  # no newline: maybe cut short by a kill
     b"\n",
+    b'{"seq":000010,"t":0.5,"dir":"c2a","msg":1}\n',  # leading zeros: not JSON
+    b'{"seq":10,"t":00.50,"dir":"c2a","msg":1}\n',
+    b'{"seq":0,"t":1,"dir":"a2c","msg":1}\n',  # numbered from 1
+    b'{"seq":1,"t":1e400,"dir":"a2c","msg":1}\n',  # not a finite time
+    b'{"seq":1,"t":1,"dir":"a2c","msg":}\r}\n',  # the message must be JSON
+    b'{"seq":1,"t":1,"dir":"a2c","msg":{"a":NaN}}\n',
+    b'{"seq":1,"t":1,"dir":"a2c","msg":"\xff"}\n',  # not UTF-8
+    b'{"seq":1,"t":1,"dir":"a2c","msg":"\xed\xa0\x80"}\n',  # an encoded surrogate
+    b'{"seq":1,"t":1,"dir":"a2c","msg":"\xc0\x80"}\n',  # an overlong form
+    b'{"seq":1,"t":1,"dir":"a2c","msg":"\xf4\x90\x80\x80"}\n',  # beyond U+10FFFF
+    b'{"seq":1,"t":1,"dir":"a2c","msg":"a\tb"}\n',  # a control character in a string
+    b'{"seq":1,"t":1,"dir":"a2c","msg":"\\x"}\n',  # a bad escape
+    b'{"seq":1,"t":1,"dir":"a2c","msg":"\\u12"}\n',
+    b'{"seq":1,"t":1,"dir":"a2c","msg":"open}\n',  # an unterminated string
+    b'{"seq":1,"t":1,"dir":"a2c","msg":[1,]}\n',
+    b'{"seq":1,"t":1,"dir":"a2c","msg":{"a":1,}}\n',
+    b'{"seq":1,"t":1,"dir":"a2c","msg":{"a" 1}}\n',
+    b'{"seq":1,"t":1,"dir":"a2c","msg":01}\n',
+    b'{"seq":1,"t":1,"dir":"a2c","msg":1 2}\n',
+    b'{"seq":1,"t":1,"dir":"a2c","msg":' + b"9" * 5000 + b"}\n",  # over int()'s digit limit
+    b'{"seq":1,"t":1,"dir":"a2c","msg":' + b"[" * 501 + b"]" * 501 + b"}\n",  # too deep
 ]
 
 
 @pytest.mark.parametrize("line", LINES)
 def test_frame_lines(line: bytes) -> None:
-    frames, pos = scan_frames_py(line, 0, 10)
+    """Each frame line in the usual layout, with a message that is JSON, is split."""
+    frames, pos = scan_frames_py(line, 0, 10, 0)
     assert len(frames) == 1 and pos == len(line)
     if NATIVE is not None:
-        assert NATIVE(line, 0, 10) == (frames, pos)
+        assert NATIVE(line, 0, 10, 0) == (frames, pos)
 
 
 @pytest.mark.parametrize("line", NOT_FRAMES)
 def test_other_lines(line: bytes) -> None:
-    assert scan_frames_py(line, 0, 10) == ([], 0)
+    """Any other line, or a message that is not what the general decoder accepts, is not."""
+    assert scan_frames_py(line, 0, 10, 0) == ([], 0)
     if NATIVE is not None:
-        assert NATIVE(line, 0, 10) == ([], 0)
+        assert NATIVE(line, 0, 10, 0) == ([], 0)
+
+
+def test_sequence_numbers_must_increase() -> None:
+    """A frame numbered at or below the one before (or ``last_seq``) stops the split."""
+    data = b"".join(LINES[:3]) + LINES[1] + LINES[3]
+    assert [f[0] for f in scan_frames_py(data, 0, 100, 0)[0]] == [1, 2, 3]
+    assert scan_frames_py(data, 0, 100, 1) == ([], 0)
+    if NATIVE is not None:
+        assert NATIVE(data, 0, 100, 0) == scan_frames_py(data, 0, 100, 0)
+        assert NATIVE(data, 0, 100, 1) == ([], 0)
 
 
 def test_groups() -> None:
     data = b"".join(LINES)
-    frames, pos = scan_frames_py(data, 0, 100)
+    frames, pos = scan_frames_py(data, 0, 100, 0)
     assert pos == len(data)
     assert frames[0] == (1, 0.5, b"a2c", None, NOTE, None, b"session/update", b"s1")
     assert frames[1][:4] == (2, 0.001, b"c2a", b"crlf") and frames[1][5:] == (None, None, None)
@@ -79,28 +117,32 @@ def test_groups() -> None:
     assert frames[4][5:] == (b"5", None, None)
     assert frames[5][5:] == frames[6][5:] == (None, None, None)
     assert frames[7][5:] == (None, None, None)  # an escaped method is not the usual start
-    assert frames[8][4] == b"}\r"
+    assert frames[8][4] == b'{"x":"}"} '
     assert frames[9][:2] == (10, 0.5)
-    assert scan_frames_py(data, 0, 3) == (frames[:3], sum(map(len, LINES[:3])))
+    assert scan_frames_py(data, 0, 3, 0) == (frames[:3], sum(map(len, LINES[:3])))
     if NATIVE is not None:
-        assert NATIVE(data, 0, 100) == (frames, pos)
-        assert NATIVE(data, len(LINES[0]), 2) == (frames[1:3], sum(map(len, LINES[:3])))
+        assert NATIVE(data, 0, 100, 0) == (frames, pos)
+        assert NATIVE(data, len(LINES[0]), 2, 1) == (frames[1:3], sum(map(len, LINES[:3])))
 
 
 @needs_native
 def test_native_checks_its_arguments() -> None:
     assert NATIVE is not None
     with pytest.raises(ValueError, match="pos"):
-        NATIVE(b"", 1, 1)
+        NATIVE(b"", 1, 1, 0)
     with pytest.raises(TypeError):
-        NATIVE(bytearray(), 0, 1)  # type: ignore[arg-type]
+        NATIVE(bytearray(), 0, 1, 0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        NATIVE(b"", 0, 1)  # type: ignore[call-arg]
 
 
 pieces = st.sampled_from(
     [b'{"seq":', b"1", b"0", b"12", b',"t":', b"1.5", b"e", b"-", b".", b',"dir":"', b"a2c",
      b"c2a", b"err", b'"', b',"eol":"', b"crlf", b"none", b',"msg":', b'{"jsonrpc":"2.0",',
      b'"id":', b'"method":', b'"m"', b',"params":{"sessionId":', b'"s"', b'"result":',
-     b'"error":', b"}", b"\r", b",", b"\\", b" ", b"\xff", b"{"]
+     b'"error":', b"}", b"\r", b",", b"\\", b" ", b"\xff", b"{", b"[", b"]", b":",
+     b"true", b"nul", b"\\u00e9", b"\\u12", b"\\n", b"\x00", b"\t", b"\xc3\xa9", b"\xc3",
+     b"\xed\xa0\x80", b"NaN", b"1e5", b"-0", b"01", b'"x"', b"2"]
 )  # fmt: skip
 lines = st.one_of(
     st.sampled_from(LINES + NOT_FRAMES),
@@ -111,12 +153,33 @@ lines = st.one_of(
 
 @needs_native
 @settings(max_examples=400)
-@given(st.lists(lines, max_size=10), st.integers(1, 12))
-def test_native_agrees_with_reference(chosen: list[bytes], max_frames: int) -> None:
+@given(st.lists(lines, max_size=10), st.integers(1, 12), st.integers(0, 3))
+def test_native_agrees_with_reference(chosen: list[bytes], max_frames: int, last: int) -> None:
+    """The C splitter and its Python reference split the same lines the same way."""
     assert NATIVE is not None
     data = b"".join(chosen)
     for pos in {0, *(i + 1 for i, byte in enumerate(data) if byte == 0x0A)}:
-        assert NATIVE(data, pos, max_frames) == scan_frames_py(data, pos, max_frames)
+        assert NATIVE(data, pos, max_frames, last) == scan_frames_py(data, pos, max_frames, last)
+
+
+messages = st.lists(pieces, max_size=16).map(
+    lambda parts: b'{"seq":1,"t":1,"dir":"a2c","msg":' + b"".join(parts) + b"}\n"
+)
+
+
+@needs_native
+@settings(max_examples=600)
+@given(
+    st.one_of(
+        messages,
+        st.binary(max_size=20).map(lambda b: b'{"seq":1,"t":1,"dir":"a2c","msg":"' + b + b'"}\n'),
+    )
+)
+def test_native_checks_messages_as_the_reference_does(line: bytes) -> None:
+    """The C JSON check accepts exactly the messages Python's json module (strict UTF-8,
+    no NaN, at most MAX_DEPTH deep) accepts."""
+    assert NATIVE is not None
+    assert NATIVE(line, 0, 1, 0) == scan_frames_py(line, 0, 1, 0)
 
 
 # -- the reader's fast path: decode_line gives what the general decoder gives ---------

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from acp_tap.errors import OutputCreateError
-from acp_tap.inspect.html.output import atomic_output
+from acp_tap.errors import OutputError
+from acp_tap.wholefile import whole_file_writer
 from tests.helpers import run_cli
 from tests.inspect_support import cassette_lines, chunk, done, prelude, prompt
 
@@ -42,7 +42,8 @@ def test_an_existing_page_is_replaced_only_with_force(tmp_path: Path, force: boo
         assert done_.returncode == 73
         assert page.read_text() == "mine"
         assert done_.stderr.decode() == (
-            f"acp-tap: {page} already exists; choose another name or pass --force to replace it\n"
+            f"acp-tap show: {page} already exists; choose another file or pass --force to "
+            "replace it\n"
         )
 
 
@@ -82,7 +83,7 @@ def test_an_unwritable_directory_is_exit_73(tmp_path: Path) -> None:
     """A page that cannot be created says where and why."""
     done_ = run_cli(["show", "--html", "/proc/acp-tap/trace.html", PROMPT_TURN])
     assert done_.returncode == 73
-    assert done_.stderr.startswith(b"acp-tap: cannot create /proc/acp-tap/trace.html: ")
+    assert done_.stderr.startswith(b"acp-tap show: cannot create /proc/acp-tap/trace.html: ")
 
 
 def test_a_failure_while_writing_leaves_nothing_behind(tmp_path: Path) -> None:
@@ -91,7 +92,7 @@ def test_a_failure_while_writing_leaves_nothing_behind(tmp_path: Path) -> None:
     page.write_text("old")
 
     def interrupted() -> None:
-        with atomic_output(page, force=True) as write:
+        with whole_file_writer(page, force=True) as write:
             write(b"half a page")
             raise RuntimeError("cassette went away")
 
@@ -106,11 +107,11 @@ def test_a_file_appearing_meanwhile_is_not_replaced(tmp_path: Path) -> None:
     page = tmp_path / "trace.html"
 
     def raced() -> None:
-        with atomic_output(page, force=False) as write:
+        with whole_file_writer(page, force=False) as write:
             write(b"page")
             page.write_text("someone else's")
 
-    with pytest.raises(OutputCreateError, match="already exists"):
+    with pytest.raises(OutputError, match="already exists"):
         raced()
     assert page.read_text() == "someone else's"
     assert os.listdir(tmp_path) == ["trace.html"]

@@ -217,12 +217,12 @@ def test_filters_zoom_and_keys(browser: Chromium, tmp_path: Path) -> None:
 def test_filters_given_on_the_command_line_are_the_page_s(
     browser: Chromium, tmp_path: Path
 ) -> None:
-    """--session, --dir and --method set the filters the page opens with."""
+    """--session, --direction and --method set the filters the page opens with."""
     made = cassette(tmp_path, TWO_SESSIONS)
     page = open_page(
         browser,
         write_page(
-            tmp_path, "show", "--session", "s2", "--dir", "c2a", "--method", "session/*", made
+            tmp_path, "show", "--session", "s2", "--direction", "c2a", "--method", "session/*", made
         ),
     )
     assert page.evaluate(

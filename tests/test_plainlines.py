@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from acp_tap.cassette.classify import LONG_LINE
-from acp_tap.cassette.codec import MAX_DEPTH, too_deep
+from acp_tap.cassette.codec import too_deep
+from acp_tap.cassette.framelines import MAX_DEPTH
 from acp_tap.cassette.longline import has_control_py
 from acp_tap.cassette.model import Direction
 from acp_tap.cassette.plainlines import (

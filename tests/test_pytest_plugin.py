@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from acp_tap.cassette.reader import load
+
 FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+def seq_of(method: str) -> int:
+    """The frame number of the client's ``method`` request in the prompt-turn fixture."""
+    cassette = load(FIXTURES / "prompt-turn.ndjson")
+    return next(f.seq for f in cassette.frames if f.is_json and f.message().get("method") == method)
+
+
 SESSION = "e00931f9-b555-49fc-abec-ca568b0d0998"  # the demo agent's first session id (seed 1)
 
 INI = """
@@ -119,7 +129,7 @@ def test_wrong_prompt_fails_with_a_readable_diff(project: pytest.Pytester) -> No
     result.stdout.fnmatch_lines(
         [
             "*replay 1 of *prompt-turn.ndjson: exit status 1, expected 0*",
-            "*closest recorded: frame #8 session/prompt*",
+            f"*closest recorded: frame #{seq_of('session/prompt')} session/prompt*",
             "*params.prompt?0?.text:*",
             "*Explain what acp-tap does*",
             "*Explain something else*",
@@ -147,7 +157,10 @@ def test_unused_recorded_messages_fail_the_test(project: pytest.Pytester) -> Non
     )
     result = project.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*unused*", "*#3*session/new*", "*#8*session/prompt*"])
+    new, prompt = (seq_of(method) for method in ("session/new", "session/prompt"))
+    result.stdout.fnmatch_lines(
+        ["*unused*", f"*#{new} session/new*", f"*#{prompt} session/prompt*"]
+    )
 
 
 def test_missing_cassette_fails_without_starting_an_agent(project: pytest.Pytester) -> None:

@@ -242,7 +242,7 @@ def test_agent_not_found_exits_127_without_cassette(cassette: Path) -> None:
     done = run_cli(["record", "-o", cassette, "--", "no-such-agent-xyz", "acp"], b"never read\n")
     assert done.returncode == 127
     assert done.stderr.decode().strip().splitlines()[-1] == (
-        "acp-tap: agent command not found: 'no-such-agent-xyz'; check PATH or give a full path"
+        "acp-tap record: agent command not found: 'no-such-agent-xyz'; check PATH or give a full path"
     )
     assert done.stdout == b""
     assert not cassette.exists()

@@ -65,7 +65,7 @@ async def test_a_recording_bug_costs_the_recording_never_the_session(
     said = os.read(log_reads, 1 << 16).decode()
     os.close(log_reads)
     assert results[0].status == 0
-    assert said.count("acp-tap: recording stopped") == 1, said
+    assert said.count("acp-tap record: recording stopped") == 1, said
     assert "near frame 3 (c2a): RuntimeError: boom at " in said
     assert "test_record_session.py:" in said
     recorded = load(cassette)

@@ -281,7 +281,7 @@ def test_fake_agent_outside_pytest_judges_an_asyncio_client(tmp_path: Path) -> N
     assert run(main)["id"] == "a"
     (only,) = agent.runs()
     assert only.status == 1
-    assert "frame #4 session/new" in only.reports[0]
+    assert "frame #5 session/new" in only.reports[0]  # the fixture's session/new
     assert [d.value for d, _ in agent.transcript.lines] == ["c2a", "a2c"]
     with pytest.raises(ReplayMismatchError, match="never arrived"):
         agent.verify()

@@ -26,7 +26,7 @@ raw_lines = st.one_of(
     st.just(b'{"jsonrpc":"2.0","id":1,"result":{"a":[1,2,{"b":"}"}]}}'),
     st.text(max_size=10).map(str.encode),
     st.binary(max_size=10),
-)
+).map(lambda raw: raw.replace(b"\n", b""))  # a recorded line never holds its terminator
 frames = st.lists(
     st.tuples(st.sampled_from(list(Direction)), raw_lines, st.sampled_from(list(Eol))),
     max_size=12,
@@ -80,7 +80,7 @@ def test_cut_last_line_is_ignored_with_a_warning(tmp_path: Path) -> None:
     fast = load_for_replay(path)
     same(load(path), fast)
     assert len(fast.frames) == 1
-    assert "last line is cut short" in fast.warnings[0]
+    assert "last line cut short" in fast.warnings[0]
 
 
 def test_crlf_cassette_lines(tmp_path: Path) -> None:
@@ -97,11 +97,11 @@ def test_crlf_cassette_lines(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
-        pytest.param((), "empty file", id="empty"),
+        pytest.param((), "empty cassette", id="empty"),
         pytest.param((b"frame",), "first record must be the header", id="frame-first"),
         pytest.param((b"header", b"header"), "a second header", id="two-headers"),
         pytest.param(
-            (b"header", b"footer", b"frame"), "record after the footer", id="after-footer"
+            (b"header", b"footer", b"frame"), "frame 1 after the footer", id="after-footer"
         ),
         pytest.param((b"header", b"garbage", b"frame"), "not a JSON line", id="garbage"),
     ],

@@ -24,6 +24,7 @@ from tests.inspect_support import (
     cassette_lines,
     chunk,
     done,
+    note,
     prelude,
     prompt,
     records,
@@ -72,33 +73,42 @@ def text(items: list[Item], keep: Filter = EVERYTHING) -> str:
 def test_timeline_shows_each_step_of_a_turn_readably() -> None:
     """Offsets, arrows, methods, ids, latency, joined text, tool status, outcome, stderr, exit."""
     lines = text(SESSION).splitlines()
-    assert lines[0].startswith("          ■ recording  agent  (cwd /tmp")
-    assert lines[1] == "    0.010 → initialize #0  protocol v1, fs.read, fs.write, terminal"
-    assert lines[2] == "    0.020 ← initialize #0 result +10.0ms  protocol v1"
-    assert "    0.040 ← session/new #1 result [s1] +10.0ms  session s1" in lines
-    assert "    0.050 → session/prompt #2 [s1]  hi" in lines
-    assert "    0.060 ← thought [s1]  Thinking" in lines
-    assert "    0.070 ← agent (3 chunks) [s1]  Hello world" in lines
-    assert "    0.080 ! stderr  INFO streaming" in lines  # held back until the text was joined
-    assert "    0.110 ← tool_call [s1]  t1 Read (read) pending" in lines
-    assert "    0.120 ← session/request_permission #p1 [s1]  t1: Yes [ok]" in lines
+    assert lines[0].startswith("                 ■ recording  agent  (cwd /tmp")
     assert (
-        "    0.130 → session/request_permission #p1 result [s1] +10.0ms  selected Yes [ok]" in lines
+        lines[1] == "    #1     0.010 → initialize id=0  protocol v1, fs.read, fs.write, terminal"
     )
-    assert "    0.140 ← tool_call_update [s1]  t1 pending → in_progress" in lines
-    assert "    0.160 → fs/read_text_file #r1 result [s1] +10.0ms  3 lines, 8 B" in lines
-    assert "    0.170 ← tool_call_update [s1]  t1 in_progress → completed" in lines
-    assert "              read 2 lines" in lines  # further lines indented under the label
-    assert "    0.180 ← invalid  not JSON: 'Traceback: oops'" in lines
-    assert "    0.190 ← session/prompt #2 result [s1] +140.0ms  stopReason end_turn" in lines
-    assert lines[-1].startswith("    9.000 ■ exit  status 0 (exit code 0), client closed first")
+    assert lines[2] == "    #2     0.020 ← initialize id=0 result +10.0ms  protocol v1"
+    assert "    #4     0.040 ← session/new id=1 result [s1] +10.0ms  session s1" in lines
+    assert "    #5     0.050 → session/prompt id=2 [s1]  hi" in lines
+    assert "    #6     0.060 ← thought [s1]  Thinking" in lines
+    assert "    #7     0.070 ← agent (3 chunks, to #10) [s1]  Hello world" in lines
+    assert (
+        "    #8     0.080 ! stderr  INFO streaming" in lines
+    )  # held back until the text was joined
+    assert "   #11     0.110 ← tool_call [s1]  t1 Read (read) pending" in lines
+    assert "   #12     0.120 ← session/request_permission id=p1 [s1]  t1: Yes [ok]" in lines
+    assert (
+        "   #13     0.130 → session/request_permission id=p1 result [s1] +10.0ms  selected Yes [ok]"
+        in lines
+    )
+    assert "   #14     0.140 ← tool_call_update [s1]  t1 pending → in_progress" in lines
+    assert "   #16     0.160 → fs/read_text_file id=r1 result [s1] +10.0ms  3 lines, 8 B" in lines
+    assert "   #17     0.170 ← tool_call_update [s1]  t1 in_progress → completed" in lines
+    assert "                     read 2 lines" in lines  # further lines indented under the label
+    assert "   #18     0.180 ← invalid  not JSON: 'Traceback: oops'" in lines
+    assert (
+        "   #19     0.190 ← session/prompt id=2 result [s1] +140.0ms  stopReason end_turn" in lines
+    )
+    assert lines[-1].startswith(
+        "           9.000 ■ exit  status 0 (exit code 0), client closed first"
+    )
 
 
 def test_error_responses_name_the_request_and_code() -> None:
     """An error response shows the method it answers, its latency and the error."""
     error = a2c({"jsonrpc": "2.0", "id": 2, "error": {"code": -32603, "message": "boom"}})
     lines = text([*prelude(), prompt(), error]).splitlines()
-    assert "    0.060 ← session/prompt #2 error [s1] +10.0ms  error -32603: boom" in lines
+    assert "    #6     0.060 ← session/prompt id=2 error [s1] +10.0ms  error -32603: boom" in lines
 
 
 @pytest.mark.parametrize(
@@ -107,7 +117,7 @@ def test_error_responses_name_the_request_and_code() -> None:
         pytest.param(Filter(dirs=frozenset({"err"})), ["stderr"], id="dir-err"),
         pytest.param(
             Filter(methods=("session/prompt",)),
-            ["session/prompt #2", "session/prompt #2 result"],
+            ["session/prompt id=2", "session/prompt id=2 result"],
             id="method",
         ),
         pytest.param(
@@ -117,7 +127,7 @@ def test_error_responses_name_the_request_and_code() -> None:
         ),
         pytest.param(
             Filter(dirs=frozenset({"c2a"}), methods=("fs/*", "session/request_permission")),
-            ["session/request_permission #p1 result", "fs/read_text_file #r1 result"],
+            ["session/request_permission id=p1 result", "fs/read_text_file id=r1 result"],
             id="dir-and-method",
         ),
     ],
@@ -126,7 +136,7 @@ def test_filters_select_by_direction_method_and_update_kind(
     keep: Filter, expected: list[str]
 ) -> None:
     """Only events matching every given filter are shown (header and footer too are hidden)."""
-    labels = [render(e)[12:].split("  ")[0].split(" [")[0] for e in events(SESSION, keep)]
+    labels = [render(e)[19:].split("  ")[0].split(" [")[0] for e in events(SESSION, keep)]
     assert labels == expected
 
 
@@ -193,10 +203,10 @@ def test_cli_is_plain_when_piped_and_coloured_when_forced(tmp_path: Path) -> Non
     assert plain.returncode == 0, plain.stderr
     out = plain.stdout.decode()
     assert not ANSI.search(out)
-    assert "← agent (3 chunks) [s1]  Hello world" in out
+    assert "← agent (3 chunks, to #10) [s1]  Hello world" in out
     forced = run_cli(["show", "--color", "always", path])
     assert ANSI.search(forced.stdout.decode())
-    filtered = run_cli(["show", "--json", "--dir", "c2a", "--method", "session/*", path])
+    filtered = run_cli(["show", "--json", "--direction", "c2a", "--method", "session/*", path])
     kinds = [(o["kind"], o["method"]) for o in map(json.loads, filtered.stdout.splitlines())]
     assert kinds == [
         ("request", "session/new"),
@@ -211,8 +221,10 @@ def test_cli_reports_a_cut_short_last_line_and_a_bad_file(tmp_path: Path) -> Non
     path.write_bytes(b"".join(cassette_lines(prelude(), footer=False)) + b'{"seq":5,"t":1,"di')
     cut = run_cli(["show", path])
     assert cut.returncode == 0
-    assert b"session/new #1 result" in cut.stdout
-    assert b"cut.ndjson:6: last line cut short; ignored" in cut.stderr
+    assert b"session/new id=1 result" in cut.stdout
+    assert (
+        b"cut.ndjson:6: last line cut short (the recording was interrupted); ignored" in cut.stderr
+    )
     bad = tmp_path / "bad.ndjson"
     bad.write_bytes(b"".join(cassette_lines(prelude())[:3]) + b"garbage\n")
     failed = run_cli(["show", bad])
@@ -253,3 +265,71 @@ def test_cli_stops_quietly_when_the_reader_goes_away(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 0
     assert b"Traceback" not in err
+
+
+HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x1b[1A\rfake line\x08\x9b31m\u202egnp.exe\ttab"
+
+
+def test_recorded_control_characters_are_shown_as_escapes() -> None:
+    """Text from the cassette (agent text, stderr, non-JSON lines, methods, ids) cannot
+    retitle, clear or rewrite the terminal: control characters are written as escapes;
+    newlines still break lines and tabs stay tabs. --json keeps the text as it was."""
+    items: list[Item] = [
+        *prelude(),
+        prompt(),
+        chunk(HOSTILE),
+        ("err", HOSTILE),
+        a2c(HOSTILE),
+        a2c(note("x/\x1b[2Jmethod", {})),
+        done(),
+    ]
+    rendered = text(items) + "".join(render(e, colour=True) for e in events(items))
+    assert not re.search(r"[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f-\x9f\u202e]", rendered)
+    assert not re.search(r"\x1b(?!\[[0-9;]*m)", rendered)  # only acp-tap's own colours
+    visible = "\\x1b]0;pwned\\x07\\x1b[2J\\x1b[1A\\rfake line\\x08\\x9b31m\\u202egnp.exe\ttab"
+    assert rendered.count(visible) >= 4  # chunk, stderr, invalid line, each way
+    assert "x/\\x1b[2Jmethod" in rendered
+    as_json = [json.loads(to_json_line(e)) for e in events(items)]
+    assert HOSTILE in [e.get("text") for e in as_json]
+
+
+def test_frame_numbers_lead_each_line_as_check_and_replay_cite_them() -> None:
+    """Each frame's line starts with #seq; joined chunks say where they end."""
+    items = [*prelude(), prompt(), chunk("a"), chunk("b"), done()]
+    lines = text(items).splitlines()
+    assert [line[:6].strip() for line in lines] == [
+        "",
+        "#1",
+        "#2",
+        "#3",
+        "#4",
+        "#5",
+        "#6",
+        "#8",
+        "",
+    ]
+    assert "agent (2 chunks, to #7)" in lines[6]
+
+
+def test_cli_filters_by_direction_and_reads_standard_input(tmp_path: Path) -> None:
+    """--direction (not --dir, which is record's output directory) filters; '-' is stdin."""
+    content = b"".join(cassette_lines(SESSION))
+    done_ = run_cli(["show", "--direction", "err", "-"], content)
+    assert done_.returncode == 0, done_.stderr
+    assert done_.stdout.decode().splitlines() == ["    #8     0.080 ! stderr  INFO streaming"]
+    old = run_cli(["show", "--dir", "err", "-"], content)
+    assert old.returncode == 2
+    assert b"usage: acp-tap show" in old.stderr
+
+
+@pytest.mark.parametrize("content", [b"", b"\0" * 1000], ids=["empty", "nul-bytes"])
+def test_cli_refuses_what_is_not_a_cassette(tmp_path: Path, content: bytes) -> None:
+    """An empty file or NUL bytes is not a cassette: show exits 2, check finds an error."""
+    path = tmp_path / "c.ndjson"
+    path.write_bytes(content)
+    shown = run_cli(["show", path])
+    assert shown.returncode == 2
+    assert shown.stderr.startswith(f"acp-tap show: {path}:1: ".encode())
+    checked = run_cli(["check", path])
+    assert checked.returncode == 1
+    assert f"{path}:1: error[cassette]: ".encode() in checked.stdout

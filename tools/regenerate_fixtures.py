@@ -6,8 +6,11 @@ Every cassette is a real recording: the scripted client (acp_tap.demo.client) dr
 bundled demo agent, the official ACP Python SDK's example-style agent in
 tests/peers/sdk_agent.py, or the agent full of hostile text in tests/peers/hostile_agent.py,
 through the recording proxy. Nothing here is written by hand.
-The demo agent is seeded, so ids and messages are stable across runs; only timings,
-the header's start time and pid change.
+The demo agent is seeded, so ids and messages are stable across runs; only timings and
+the header's start time change. The header is then made neutral: the agent command as a
+user would type it (``python -m acp_tap demo-agent``, not this interpreter's path), the
+client's project directory instead of this checkout, and no host details, so a shipped
+fixture says nothing about the machine that made it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from pathlib import Path
 import attrs
 import trio
 
+from acp_tap.cassette.codec import encode_record
+from acp_tap.cassette.model import Header
 from acp_tap.cassette.reader import load
 from acp_tap.demo.client import (
     AgentError,
@@ -36,6 +41,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO = [sys.executable, "-m", "acp_tap", "demo-agent"]
 SDK_AGENT = [sys.executable, str(ROOT / "tests" / "peers" / "sdk_agent.py")]
 HOSTILE_AGENT = [sys.executable, str(ROOT / "tests" / "peers" / "hostile_agent.py")]
+NEUTRAL_ARGV = {
+    tuple(DEMO): ("python", "-m", "acp_tap", "demo-agent"),
+    tuple(SDK_AGENT): ("python", "tests/peers/sdk_agent.py"),
+    tuple(HOSTILE_AGENT): ("python", "tests/peers/hostile_agent.py"),
+}
+"""The agent commands as a user would type them, for the shipped headers."""
 CWD = "/home/user/project"  # the client's project directory in every fixture
 NOTES = f"{CWD}/notes.md"
 FILES = {NOTES: "# Notes\n\n- ship acp-tap\n- write more tests\n"}
@@ -196,10 +207,20 @@ async def regenerate(fixture: Fixture, out: Path) -> None:
     status, _ = await run_script(record_argv(path, fixture.agent), fixture.script, fixture.policy)
     if status != fixture.status:
         raise SystemExit(f"{fixture.name}: the agent exited {status}, expected {fixture.status}")
+    neutralise_header(path, NEUTRAL_ARGV[tuple(fixture.agent)])
     cassette = load(path)
     print(
         f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {len(cassette.frames)} frames"
     )
+
+
+def neutralise_header(path: Path, argv: tuple[str, ...]) -> None:
+    """Give the cassette at ``path`` a header without this machine's paths and details."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    header = load(path).header
+    neutral = attrs.evolve(header, argv=argv, cwd=CWD, platform="Linux", pid=4242)
+    assert isinstance(neutral, Header)
+    path.write_bytes(encode_record(neutral) + b"".join(lines[1:]))
 
 
 def write_index(out: Path) -> None:

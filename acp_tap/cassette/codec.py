@@ -9,13 +9,19 @@ from __future__ import annotations
 import base64
 import json
 import math
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import cattrs
 
-from acp_tap.cassette.framelines import DIRECTIONS, EOLS, scan_frames
+from acp_tap.cassette.framelines import (
+    DECODER,
+    DIRECTIONS,
+    EOLS,
+    MAX_DEPTH,
+    nested_deeper,
+    scan_frames,
+)
 from acp_tap.cassette.model import (
     Direction,
     Eol,
@@ -29,48 +35,25 @@ from acp_tap.cassette.model import (
 from acp_tap.errors import CassetteFormatError
 
 _MSG_KEY = b',"msg":'
-_SEQ_KEY, _T_KEY, _ZERO = b'{"seq":', b',"t":', ord("0")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
-_scan_once: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+_TRAILING = b" \t\r\n"
+_PAYLOADS = ("msg", "text", "b64")
+_scan_once: Callable[[str, int], tuple[Any, int]] = DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def loads_strict(data: str | bytes | bytearray) -> Any:
-    """Parse JSON the way RFC 8259 does (no NaN/Infinity)."""
+    """Parse JSON the way RFC 8259 does (no NaN/Infinity; bytes are strict UTF-8)."""
     if not isinstance(data, str):
-        data = data.decode(json.detect_encoding(data), "surrogatepass")
+        data = data.decode("utf-8")
     if data.startswith("\ufeff"):
         raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", data, 0)
-    return _DECODER.decode(data)
+    return DECODER.decode(data)
 
 
-MAX_DEPTH = 500
-"""The deepest nesting of arrays and objects the recorder embeds as JSON; a line nested
-deeper is stored as text. Fixed, so a line is classified the same wherever it is met, and
-well within what ``json.loads`` reads back (it fails near depth 1000)."""
-
-_NESTING = re.compile(r'"(?:[^"\\]|\\.)*+"|[\[\]{}]')
-
-
-def too_deep(text: str) -> bool:
-    """Whether ``text`` nests arrays and objects deeper than :data:`MAX_DEPTH`."""
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
+def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``text`` nests arrays and objects deeper than ``limit``."""
+    if text.count("[") + text.count("{") <= limit:
         return False
-    depth = 0
-    for token in _NESTING.finditer(text):
-        bracket = token.group()
-        if bracket in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return True
-        elif bracket in "]}":
-            depth -= 1
-    return False
+    return nested_deeper(text.encode("utf-8", "surrogatepass"), limit)
 
 
 def scan_json(text: str) -> Any:
@@ -152,27 +135,45 @@ def encode_frame_bytes(frame: Frame) -> bytes:
 
 
 def decode_line(line: bytes, path: str = "<cassette>", lineno: int = 0) -> Record:
-    """Decode one cassette line (without or with its newline) into a record."""
+    """Decode one cassette line (without or with its newline) into a record.
+
+    Everything about one line is checked here (the rules of docs/cassette-format.md); what
+    depends on the lines around it (order, header first, nothing after the footer) is
+    :class:`acp_tap.cassette.reader.CassetteBuilder`'s.
+    """
     if type(line) is bytes and (frame := _usual_frame(line)) is not None:
         return frame
     return _decode_general(line, path, lineno)
 
 
 def _decode_general(line: bytes, path: str, lineno: int) -> Record:
-    """:func:`decode_line` for any line: parse it whole, check every member."""
-    body = line.rstrip(b" \t\r\n")  # a hand edit may leave spaces after the closing brace
+    """:func:`decode_line` for any line: parse it whole, check every member.
+
+    A huge line is held as few times as it can be: its text is dropped once parsed.
+    """
+    end = len(line)
+    while end and line[end - 1] in _TRAILING:  # a hand edit may leave spaces after the brace
+        end -= 1
     try:
-        obj = loads_strict(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        text = str(memoryview(line)[:end], "utf-8")
+    except UnicodeDecodeError as exc:
+        raise CassetteFormatError(
+            path, lineno, f"not UTF-8 (byte {exc.start + 1}); a cassette line is UTF-8 JSON"
+        ) from None
+    try:
+        obj = loads_strict(text)
+    except ValueError as exc:
         raise CassetteFormatError(path, lineno, f"not a JSON line ({exc})") from None
     except RecursionError:
         raise CassetteFormatError(
-            path, lineno, "JSON nested too deeply for Python's json module to read"
+            path, lineno, f"JSON nested more than {MAX_DEPTH} deep; not a cassette line"
         ) from None
     if not isinstance(obj, dict):
         raise CassetteFormatError(path, lineno, "expected a JSON object")
     if "seq" in obj:
-        return _decode_frame(obj, body, path, lineno)
+        deep = "msg" in obj and too_deep(text, MAX_DEPTH + 1)  # the frame itself is one level
+        del text
+        return _decode_frame(obj, (line, end), deep, path, lineno)
     kind = obj.get("type")
     cls: type[Header] | type[Footer]
     if kind == "header":
@@ -184,67 +185,91 @@ def _decode_general(line: bytes, path: str, lineno: int) -> Record:
             path, lineno, f"unknown record (no 'seq', type={kind!r}); is this an acp-tap cassette?"
         )
     try:
-        return converter.structure(obj, cls)
+        record = converter.structure(obj, cls)
     except cattrs.BaseValidationError as exc:
         detail = "; ".join(cattrs.transform_error(exc, path=kind))
         raise CassetteFormatError(path, lineno, f"bad {kind}: {detail}") from None
+    if isinstance(record, Footer) and record.t < 0:
+        raise CassetteFormatError(path, lineno, "bad footer: 't' is negative")
+    return record
 
 
 def _usual_frame(line: bytes) -> Frame | None:
     """A frame line in the writer's own layout, decoded without parsing its envelope (see
-    :mod:`acp_tap.cassette.framelines`); None for any other line, or anything unusual
-    about it, which the general path then decides (and words the errors of).
+    :mod:`acp_tap.cassette.framelines`, which checks its message); None for any other line,
+    or anything unusual about it, which the general path then decides (and words the
+    errors of).
     """
-    split, _ = scan_frames(line, 0, 1)
+    split, _ = scan_frames(line, 0, 1, 0)
     if not split:
         return None
     seq, t, direction, eol, raw, *_ = split[0]
-    head = b"%d" % seq + _T_KEY  # seq as JSON writes it, then t's key
-    at = len(_SEQ_KEY) + len(head)  # where t starts
-    if line[len(_SEQ_KEY) : at] != head or (line[at] == _ZERO and line[at + 1 : at + 2].isdigit()):
-        return None  # a leading zero: not JSON
-    if math.isinf(t):
-        return None  # an integer too big for a float
-    try:  # decoded as the whole line would be: UTF-8 (its first bytes say so)
-        parsed = _DECODER.decode(raw.decode("utf-8", "surrogatepass"))
-    except (ValueError, RecursionError):
-        return None
+    parsed = DECODER.decode(raw.decode("utf-8"))
     return Frame(seq, t, DIRECTIONS[direction], raw, Payload.JSON, EOLS[eol], (), parsed)
 
 
-def _decode_frame(obj: dict[str, Any], body: bytes, path: str, lineno: int) -> Frame:
+def _decode_frame(
+    obj: dict[str, Any], body: tuple[bytes, int], deep: bool, path: str, lineno: int
+) -> Frame:
     def bad(reason: str) -> CassetteFormatError:
         return CassetteFormatError(path, lineno, f"frame {obj.get('seq')!r}: {reason}")
 
     seq, t = obj.get("seq"), obj.get("t")
-    if not isinstance(seq, int) or isinstance(seq, bool):
-        raise bad("'seq' must be an integer")
-    if not isinstance(t, int | float) or isinstance(t, bool):
-        raise bad("'t' must be a number")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+        raise bad("'seq' must be a whole number, 1 or more")
+    try:
+        t = float(t) if isinstance(t, int | float) and not isinstance(t, bool) else math.nan
+    except OverflowError:  # an integer too big for a float
+        t = math.inf
+    if not 0 <= t < math.inf:
+        raise bad("'t' must be a finite number of seconds, 0 or more")
     try:
         direction = Direction(str(obj.get("dir")))
+    except ValueError:
+        raise bad(f"'dir' must be c2a, a2c or err, not {obj.get('dir')!r}") from None
+    try:
         eol = Eol(obj.get("eol", "lf"))
-        t = float(t)
-    except (ValueError, OverflowError) as exc:
-        raise bad(str(exc)) from None
+    except ValueError:
+        raise bad(f"'eol' must be crlf or none (lf by default), not {obj.get('eol')!r}") from None
     redacted = obj.get("redacted", [])
     if not isinstance(redacted, list) or not all(isinstance(p, str) for p in redacted):
         raise bad("'redacted' must be a list of strings")
-    parsed: Any = None
-    if "msg" in obj:
-        payload, parsed = Payload.JSON, obj["msg"]
-        if next(reversed(obj)) == "msg" and (at := body.find(_MSG_KEY)) >= 0:
-            raw = body[at + len(_MSG_KEY) : -1]
-        else:  # edited by hand: msg is not last, so re-serialise it
-            raw = dumps_compact(parsed)
-    elif isinstance(text := obj.get("text"), str):
-        payload, raw = Payload.TEXT, text.encode("utf-8", "surrogatepass")
-    elif isinstance(b64 := obj.get("b64"), str):
-        payload = Payload.BINARY
-        try:
-            raw = base64.b64decode(b64, validate=True)
-        except ValueError as exc:  # binascii.Error, or non-ASCII characters
-            raise bad(f"'b64' is not base64 ({exc})") from None
-    else:
-        raise bad("needs one of 'msg', 'text' or 'b64'")
+    try:
+        payload, raw, parsed = _payload(obj, body, deep=deep)
+    except (ValueError, TypeError) as exc:
+        raise bad(str(exc)) from None
     return Frame(seq, t, direction, raw, payload, eol, tuple(redacted), parsed)
+
+
+def _payload(
+    obj: dict[str, Any], body: tuple[bytes, int], *, deep: bool
+) -> tuple[Payload, bytes, Any]:
+    """A frame's payload: exactly one of msg, text and b64 (the error says what is wrong).
+
+    ``body``: the line and where its content ends; ``deep``: the line nests too deep for
+    its ``msg`` to be one.
+    """
+    payloads = [name for name in _PAYLOADS if name in obj]
+    if len(payloads) != 1:
+        has = f"has {' and '.join(map(repr, payloads))}" if payloads else "has none"
+        raise ValueError(f"needs exactly one of 'msg', 'text' or 'b64' ({has})")
+    if payloads == ["msg"]:
+        if deep:
+            raise ValueError(
+                f"'msg' nests arrays and objects more than {MAX_DEPTH} deep (acp-tap records "
+                "such a line as 'text')"
+            )
+        parsed = obj["msg"]
+        line, end = body
+        if next(reversed(obj)) == "msg" and (at := line.find(_MSG_KEY, 0, end)) >= 0:
+            return Payload.JSON, line[at + len(_MSG_KEY) : end - 1], parsed
+        return Payload.JSON, dumps_compact(parsed), parsed  # edited by hand: msg not last
+    value = obj[payloads[0]]
+    if not isinstance(value, str):
+        raise TypeError(f"'{payloads[0]}' must be a string")
+    if payloads == ["text"]:
+        return Payload.TEXT, value.encode("utf-8", "surrogatepass"), None
+    try:
+        return Payload.BINARY, base64.b64decode(value, validate=True), None
+    except ValueError as exc:  # binascii.Error, or non-ASCII characters
+        raise ValueError(f"'b64' is not base64 ({exc})") from None

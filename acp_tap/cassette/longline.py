@@ -25,7 +25,8 @@ from collections.abc import Callable
 
 import attrs
 
-from acp_tap.cassette.codec import MAX_DEPTH, scan_json
+from acp_tap.cassette.codec import scan_json
+from acp_tap.cassette.framelines import MAX_DEPTH
 from acp_tap.native import native
 from acp_tap.wire.jsonrpc import Envelope, Kind, envelope
 from acp_tap.wire.jsonscan import Buffer, is_utf8, scan

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import enum
 import json
+import math
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -123,6 +125,23 @@ class Footer:
 Record = Header | Frame | Footer
 
 
+_JSON_TYPES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
+def _exactly(kind: type) -> Callable[[Any, Any], Any]:
+    """A structure hook taking only ``kind`` as JSON has it: no ``"1"`` for 1, no ``true``
+    for 1, no string for a list of strings; a float must be finite."""
+
+    def structure(value: Any, _: Any) -> Any:
+        if kind is float and type(value) is int:
+            value = float(value)
+        if type(value) is not kind or (isinstance(value, float) and not math.isfinite(value)):
+            raise ValueError(f"expected {_JSON_TYPES[kind]}, not {value!r:.40}")
+        return value
+
+    return structure
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=False)
     conv.register_unstructure_hook(bytes, lambda b: base64.b64encode(b).decode("ascii"))
@@ -131,6 +150,15 @@ def _make_converter() -> cattrs.Converter:
         Footer,
         make_dict_unstructure_fn(Footer, conv, stream_errors=override(omit_if_default=True)),
     )
+    for kind in _JSON_TYPES:
+        conv.register_structure_hook(kind, _exactly(kind))
+
+    def strings(value: Any, _: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"expected a list of strings, not {value!r:.40}")
+        return tuple(value)
+
+    conv.register_structure_hook_func(lambda kind: kind == tuple[str, ...], strings)
     return conv
 
 

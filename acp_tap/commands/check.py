@@ -5,17 +5,16 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import sys
 from collections.abc import Iterator
 from typing import TextIO
 
-import attrs
-
-from acp_tap.cassette.model import Record
-from acp_tap.cassette.reader import iter_records
-from acp_tap.errors import CassetteFormatError
-from acp_tap.inspect.check import RULES, Checker, Finding, Severity
+from acp_tap.cassette.inputs import DEFAULT_MAX_LINE
+from acp_tap.cassette.reader import CUT_SHORT, CassetteBuilder, iter_records
+from acp_tap.commands.options import add_max_line_option
+from acp_tap.commands.output import PipeOutput
+from acp_tap.errors import CassetteFormatError, CassetteInputError
+from acp_tap.inspect.check import RULES, Checker, Finding, Severity, malformed
 
 DESCRIPTION = """\
 Check every frame of each CASSETTE against the official ACP v1 JSON Schema (vendored in
@@ -24,14 +23,21 @@ once, ids unique while pending, updates only for open sessions and announced too
 nothing after a turn's response, cancelled turns ending "cancelled", fs/* and terminal/*
 only when the client advertised them, nothing but JSON on the agent's stdout.
 Findings read `path:line: frame N (method): severity[rule]: message`; --list-rules
-lists the rules. Reads the cassette as a stream, in constant memory.
+lists the rules. A cassette that breaks the format (docs/cassette-format.md) is an error
+at its first bad line. Reads each cassette as a stream, in constant memory.
 """
 
 EPILOG = """\
 exit status:
   0  no errors (warnings and notes may have been printed)
-  1  at least one error
-  2  usage error, or a cassette could not be opened
+  1  at least one error (a malformed cassette included)
+  2  usage error, or a cassette could not be opened (missing, not a regular file)
+
+examples:
+  acp-tap check fixtures/*.ndjson
+  acp-tap check -q --json session.ndjson | jq -r .message
+  acp-tap redact session.ndjson | acp-tap check -
+  acp-tap check --list-rules
 """
 
 
@@ -44,83 +50,35 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("cassettes", nargs="*", metavar="CASSETTE", help="cassette files")
+    parser.add_argument(
+        "cassettes", nargs="*", metavar="CASSETTE", help="cassette files (- for standard input)"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per finding")
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print errors only (and the summary)"
     )
     parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
-    parser.set_defaults(func=run, parser=parser)
+    add_max_line_option(parser)
+    parser.set_defaults(func=run)
 
 
-@attrs.define(eq=False)
-class Reading:
-    """How reading a cassette ended: cleanly, at a cut-short last line, or at a bad line."""
+def check_file(path: str, max_line: int = DEFAULT_MAX_LINE) -> Iterator[Finding]:
+    """All findings for one cassette, streaming. A malformed line is an error finding and
+    ends the check (what follows it cannot be trusted); a cut-short last line a warning.
 
-    cut: CassetteFormatError | None = None
-    bad: CassetteFormatError | None = None
-
-
-def read_records(path: str, reading: Reading) -> Iterator[tuple[int, Record]]:
-    """``iter_records``, stopping at the first unreadable line and noting why in ``reading``.
-
-    A last line without newline that cannot be decoded is a write cut short (the proxy was
-    killed); anything else unreadable is a real format error.
+    Raises :class:`~acp_tap.errors.CassetteInputError` if the file cannot be opened.
     """
-    try:
-        yield from iter_records(path)
-    except CassetteFormatError as exc:
-        if _is_cut_last_line(path, exc.line):
-            reading.cut = exc
-        else:
-            reading.bad = exc
-
-
-def _is_cut_last_line(path: str, line: int) -> bool:
-    with open(path, "rb") as f:
-        f.seek(0, os.SEEK_END)
-        if f.tell() == 0:
-            return False
-        f.seek(-1, os.SEEK_END)
-        if f.read(1) == b"\n":
-            return False
-        f.seek(0)
-        newlines = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
-    return line == newlines + 1
-
-
-def check_file(path: str) -> Iterator[Finding]:
-    """All findings for one cassette, streaming."""
     checker = Checker()
-    reading = Reading()
-    for line, record in read_records(path, reading):
-        yield from checker.feed(line, record)
-    if reading.bad is not None:
-        yield Finding(Severity.ERROR, None, reading.bad.line, None, "cassette", reading.bad.reason)
-    if reading.cut is not None:
-        why = f"last line cut short, ignored ({reading.cut.reason})"
-        yield Finding(Severity.WARNING, None, reading.cut.line, None, "cut-short", why)
+    builder = CassetteBuilder(path)
+    try:
+        for line, record in iter_records(path, builder, max_line=max_line):
+            yield from checker.feed(line, record)
+    except CassetteFormatError as exc:
+        yield malformed(exc)
+        return
+    if builder.cut_line is not None:
+        yield Finding(Severity.WARNING, None, builder.cut_line, None, "cut-short", CUT_SHORT)
     yield from checker.finish()
-
-
-def discard_output(stream: TextIO) -> None:
-    """The reader of ``stream`` went away (``| head``): drop the rest and the exit-time flush."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, stream.fileno())
-    os.close(devnull)
-
-
-@attrs.define
-class _Output:
-    """stdout that keeps going, silently, once its reader is gone: the exit status still counts."""
-
-    stream: TextIO
-
-    def write(self, text: str) -> None:
-        try:
-            self.stream.write(text)
-        except BrokenPipeError:
-            discard_output(self.stream)
 
 
 def _list_rules(out: TextIO) -> None:
@@ -136,14 +94,16 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.cassettes:
         args.parser.error("give at least one CASSETTE (or --list-rules)")
-    out = _Output(sys.stdout)
+    if args.cassettes.count("-") > 1:
+        args.parser.error("standard input ('-') can be read only once")
+    out = PipeOutput(sys.stdout)
     totals: collections.Counter[str] = collections.Counter()
     unreadable = False
     summary = sys.stderr if args.json else out
     for path in args.cassettes:
         counts: collections.Counter[str] = collections.Counter()
         try:
-            for finding in check_file(path):
+            for finding in check_file(path, args.max_line):
                 counts[finding.severity] += 1
                 if args.quiet and finding.severity is not Severity.ERROR:
                     continue
@@ -151,14 +111,15 @@ def run(args: argparse.Namespace) -> int:
                     out.write(json.dumps({"path": path, **finding.to_json()}) + "\n")
                 else:
                     out.write(finding.format(path) + "\n")
-        except OSError as exc:
-            print(f"acp-tap check: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        except CassetteInputError as exc:
+            print(f"acp-tap check: {exc}", file=sys.stderr)
             unreadable = True
             continue
         totals.update(counts)
         summary.write(f"{path}: {_tally(counts)}\n")
     if len(args.cassettes) > 1:
         summary.write(f"total: {_tally(totals)}\n")
+    out.flush()
     if unreadable:
         return 2
     return 1 if totals[Severity.ERROR] else 0

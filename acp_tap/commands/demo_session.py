@@ -14,7 +14,17 @@ from pathlib import Path
 DESCRIPTION = """\
 Record a short scripted session (handshake, a tool call with a permission request, a file
 read) between a built-in client and the bundled demo agent, through the real recording
-proxy, then print the cassette's timeline. No network, no real agent needed.
+proxy, then print the cassette's timeline. No network, no real agent needed. The cassette
+is written whole or not at all, and never replaces a file without --force.
+"""
+
+EPILOG = """\
+exit status: 0; 73 the cassette cannot be created (exists without --force, a symlink, no
+permission); or the recorded agent's status if the demo session failed (nothing is written)
+
+examples:
+  acp-tap demo
+  acp-tap demo -o session.ndjson && acp-tap check session.ndjson
 """
 
 
@@ -24,7 +34,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "demo",
         help="record a scripted session with the bundled demo agent and show it",
         description=DESCRIPTION,
-        epilog="exit status: 0, or the recorded agent's status if the demo session failed",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "-o",
@@ -33,6 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="FILE",
         help="cassette to write (default: ./cassettes/...)",
     )
+    parser.add_argument("--force", action="store_true", help="replace an existing -o FILE")
     parser.set_defaults(func=run)
 
 
@@ -41,9 +53,13 @@ def run(args: argparse.Namespace) -> int:
     import trio
 
     from acp_tap.record import default_cassette_name
+    from acp_tap.wholefile import whole_file_path
 
     path: Path = args.output or Path("cassettes") / default_cassette_name("acp-tap-demo")
-    status = trio.run(record_demo, path)
+    with whole_file_path(path, force=args.force) as scratch:
+        status = trio.run(record_demo, scratch)
+        if status != 0:
+            scratch.unlink(missing_ok=True)  # nothing is published
     if status != 0:
         print(f"acp-tap demo: the recording ended with status {status}", file=sys.stderr)
         return status

@@ -19,7 +19,7 @@ from typing import TextIO
 import attrs
 
 from acp_tap.cassette.model import Footer, Header
-from acp_tap.commands.check import discard_output
+from acp_tap.commands.output import discard_output
 from acp_tap.commands.show import use_colour
 from acp_tap.errors import CassetteFormatError
 from acp_tap.inspect import acp

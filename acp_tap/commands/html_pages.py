@@ -4,40 +4,53 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from acp_tap.commands.check import Reading, read_records
-from acp_tap.inspect.html.output import atomic_output
+from acp_tap.cassette.model import Record
+from acp_tap.cassette.reader import CassetteBuilder, iter_records
+from acp_tap.commands.output import warn
+from acp_tap.errors import CassetteFormatError
 from acp_tap.inspect.html.page import PageWriter
+from acp_tap.wholefile import whole_file_writer
 
 if TYPE_CHECKING:
     from acp_tap.inspect.diff import Change
 
 
 def write_show_page(args: argparse.Namespace) -> int:
-    """Write CASSETTE as a page; 0, or 2 when the cassette cannot be (wholly) read."""
-    cassette, output = Path(args.cassette), Path(args.html)
-    try:
-        cassette.open("rb").close()
-    except OSError as exc:
-        print(f"acp-tap show: cannot read {cassette}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    reading = Reading()
+    """Write CASSETTE as a page; 0, or 2 when the cassette cannot be (wholly) read (the page
+    then shows what precedes the line that cannot be read)."""
+    cassette, output = args.cassette, Path(args.html)
+    builder = CassetteBuilder(cassette)
+    records = iter_records(cassette, builder, max_line=args.max_line)
+    first = next(records, None)  # a missing or unreadable cassette: no page at all
+    bad: list[CassetteFormatError] = []
+
+    def read() -> Iterator[tuple[int, Record]]:
+        if first is not None:
+            yield first
+        try:
+            yield from records
+        except CassetteFormatError as exc:
+            bad.append(exc)
+
+    name = "standard input" if cassette == "-" else Path(cassette).name
+    inputs = [] if cassette == "-" else [Path(cassette)]
     filters = {"dirs": args.dirs, "methods": args.method, "session": args.session}
-    with atomic_output(output, force=args.force, inputs=[cassette]) as write:
-        page = PageWriter(write, "show", f"acp-tap trace · {cassette.name}")
-        track = page.add_track(cassette.name, read_records(str(cassette), reading))
-        if reading.cut is not None:
-            track.warnings.append(f"line {reading.cut.line}: last line cut short; ignored")
-        if reading.bad is not None:
-            reason = reading.bad.reason
-            track.warnings.append(f"line {reading.bad.line}: {reason}; later frames are not shown")
-        if track.header is None and reading.bad is None:
+    with whole_file_writer(output, force=args.force, inputs=inputs) as write:
+        page = PageWriter(write, "show", f"acp-tap trace · {name}")
+        track = page.add_track(name, read())
+        track.warnings.extend(builder.warnings)
+        for exc in bad:
+            track.warnings.append(f"line {exc.line}: {exc.reason}; later frames are not shown")
+        if track.header is None and not bad:
             track.warnings.append("no header: this is not a complete acp-tap cassette")
         page.finish(filters=filters)
-    if reading.bad is not None:
-        print(f"acp-tap show: {reading.bad} (the page shows what precedes it)", file=sys.stderr)
+    warn("show", builder.warnings)
+    if bad:
+        print(f"acp-tap show: {bad[0]} (the page shows what precedes it)", file=sys.stderr)
         return 2
     print(f"acp-tap show: wrote {output} ({track.frames} frames)", file=sys.stderr)
     return 0
@@ -52,7 +65,7 @@ def write_diff_page(a: Path, b: Path, output: Path, *, force: bool) -> list[Chan
     from acp_tap.inspect.diff import diff, summarize
     from acp_tap.inspect.html.alignment import aligned_rows, change_records
 
-    with atomic_output(output, force=force, inputs=[a, b]) as write:
+    with whole_file_writer(output, force=force, inputs=[a, b]) as write:
         page = PageWriter(write, "diff", f"acp-tap diff · {a.name} vs {b.name}")
         summaries = []
         for path, label in ((a, "A"), (b, "B")):

@@ -47,3 +47,36 @@ def seconds_or_zero(text: str) -> float:
     if not value >= 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be 0 or a positive number of seconds, not {text}")
     return value
+
+
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def byte_size(text: str) -> int:
+    """An argparse type: a number of bytes, 1 or more, maybe with a K, M or G suffix
+    (powers of 1024; ``KiB``, ``MiB`` and ``GiB`` too)."""
+    number = text.strip().lower().removesuffix("ib").removesuffix("b")
+    unit = number[-1:] if number[-1:] in _UNITS else ""
+    try:
+        value = int(number.removesuffix(unit)) * _UNITS[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a size in bytes: {text!r} (e.g. 1048576, 64M)"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 byte or more, not {text}")
+    return value
+
+
+def add_max_line_option(parser: argparse.ArgumentParser) -> None:
+    """--max-line, for every command that reads cassettes."""
+    from acp_tap.cassette.inputs import DEFAULT_MAX_LINE
+
+    parser.add_argument(
+        "--max-line",
+        type=byte_size,
+        default=DEFAULT_MAX_LINE,
+        metavar="BYTES",
+        help="the longest cassette line read (default 256M); a longer one is an error, "
+        "not an out-of-memory",
+    )

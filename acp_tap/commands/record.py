@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -17,6 +18,12 @@ the agent's stderr into a cassette. Only the cassette is redacted, never the rel
 """
 
 EPILOG = """\
+examples:
+  acp-tap record -- kiro-cli acp --trust-all-tools      # cassette in ./cassettes/
+  acp-tap record -o session.ndjson -- npx @zed-industries/codex-acp
+  ACP_TAP_DIR=~/cassettes acp-tap record -q -- claude-code-acp
+  acp-tap record --redact 'sk-[A-Za-z0-9]+' -o s.ndjson -- python -m my_agent
+
 exit status:
   the agent's own exit status, or 128+N if it was killed by signal N
   2    usage error (also a --redact pattern RE2 cannot run: back-references, look-around)
@@ -92,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     """Record one session; return the agent's status."""
     import trio
 
+    from acp_tap.native import describe, fast_path
     from acp_tap.record import RecordConfig, message_line, record
     from acp_tap.redaction import RedactionRules
     from acp_tap.relay import keep_freed_buffers, write_all
@@ -120,8 +128,10 @@ def run(args: argparse.Namespace) -> int:
     keep_freed_buffers()
 
     async def main() -> int:
-        if not config.quiet:
+        if not config.quiet and shutil.which(command[0]) is not None:  # else record() says why
             write_all(2, message_line(f"recording {command[0]} to {config.cassette}"))
+            if fast_path() is not None:
+                write_all(2, message_line(f"note: {describe()}; see README.md, Performance"))
         result = await record(config, 0, 1, 2)
         return result.status
 

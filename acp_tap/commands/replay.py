@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from acp_tap.commands.options import positive_number, seconds_or_zero
+from acp_tap.commands.options import add_max_line_option, positive_number, seconds_or_zero
 from acp_tap.errors import UsageError
 
 if TYPE_CHECKING:
@@ -39,8 +39,9 @@ examples:
 EPILOG = """\
 exit status:
   0    every client message matched and every recorded client message was used
-  1    a mismatch, a stall, or recorded client messages never arrived (see --allow-unused)
-  2    usage error (bad option, unreadable cassette)
+  1    a mismatch, a stall, a client line longer than --max-line, or recorded client
+       messages never arrived (see --allow-unused)
+  2    usage error (bad option, unreadable or malformed cassette)
   N    the recording ended with the agent exiting on its own with status N (and all matched)
 """
 
@@ -109,6 +110,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="append JSON lines to FILE: a start event, then an end event with the exit "
         "status, the mismatch reports and the transcript (used by the pytest plugin)",
     )
+    add_max_line_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -135,7 +137,9 @@ def run(args: argparse.Namespace) -> int:
     )
     gc.disable()  # loading allocates one object per frame: no collection can free any
     try:
-        plan, cassette = compile_path(args.cassette, options.ignore, stderr=options.stderr)
+        plan, cassette = compile_path(
+            args.cassette, options.ignore, stderr=options.stderr, max_line=args.max_line
+        )
         gc.freeze()  # the cassette lives until the end: keep it out of every later collection
     finally:
         gc.enable()
@@ -143,17 +147,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"acp-tap replay: warning: {warning}", file=sys.stderr)
     engine = ReplayEngine.from_plan(plan, options)
     if args.report is not None:
-        return _run_reporting(engine, args.report)
+        return _run_reporting(engine, args.report, args.max_line)
 
     async def main() -> int:
         client_in, client_out, log = open_stdio()
-        return await serve(engine, client_in, client_out, log)
+        return await serve(engine, client_in, client_out, log, max_line=args.max_line)
 
     status: int = trio.run(main)
     return status
 
 
-def _run_reporting(engine: ReplayEngine, path: Path) -> int:
+def _run_reporting(engine: ReplayEngine, path: Path, max_line: int) -> int:
     """Serve as :func:`run` does, appending start and end events (with a transcript) to
     ``path``. SIGTERM (the pytest plugin stopping a replay whose client never closed its
     input) ends the replay with its report written."""
@@ -192,6 +196,7 @@ def _run_reporting(engine: ReplayEngine, path: Path) -> int:
                         TapSend(client_out, transcript, Direction.AGENT_TO_CLIENT),
                         log,
                         on_report=on_report,
+                        max_line=max_line,
                     )
                     nursery.cancel_scope.cancel()
 

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from acp_tap.commands.options import positive_number
+from acp_tap.commands.options import add_max_line_option, positive_number
 from acp_tap.errors import UsageError
 
 DESCRIPTION = """\
@@ -30,7 +30,7 @@ exit status:
   1  it behaved differently, hung (see --timeout) or crashed
   2  usage error, unreadable cassette, or the agent cannot be started
 
-example:
+examples:
   acp-tap rerun fixtures/prompt-turn.ndjson -- kiro-cli acp
   acp-tap rerun golden.ndjson --cwd ~/src/proj -o live.ndjson -- python -m my_agent
 """
@@ -100,8 +100,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         '(dotted names, [N], [*], ["a.b"]; repeatable)',
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per difference")
+    add_max_line_option(parser)
     parser.add_argument("command", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    parser.set_defaults(func=run, parser=parser)
+    parser.set_defaults(func=run)
 
 
 def _command(args: argparse.Namespace) -> list[str]:
@@ -132,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
     import trio
 
     from acp_tap.errors import AgentStartError, CassetteError
+    from acp_tap.inspect.show import visible
     from acp_tap.rerun.client import rerun_cassette
 
     command = _command(args)
@@ -147,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
             ignore=args.ignore,
             timeout=args.timeout,
             max_time=args.max_time,
+            max_line=args.max_line,
         )
         if args.json:
             for problem in result.problems:
@@ -155,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
                 record = {"where": change.where, "field": change.field, "a": change.a}
                 print(json.dumps({**record, "b": change.b}, ensure_ascii=False, default=repr))
         else:
-            sys.stdout.write(result.render())
+            sys.stdout.write(visible(result.render()))  # agent text never drives a terminal
         print(f"acp-tap rerun: {result.verdict(str(args.cassette))}", file=sys.stderr)
         return result.status
 

@@ -7,15 +7,18 @@ import os
 import sys
 from typing import TextIO
 
-from acp_tap.commands.check import Reading, discard_output, read_records
+from acp_tap.commands.options import add_max_line_option
+from acp_tap.commands.output import PipeOutput, warn
 from acp_tap.inspect.show import DIRECTIONS, Filter, render, timeline, to_json_line
 
 DESCRIPTION = """\
-Print CASSETTE as a timeline: time offset, direction (→ client to agent, ← agent to
-client, ! agent stderr), method (or the method a response answers) and id, latency of
-each response, agent text with streamed chunks joined, tool calls with status changes,
-permission outcomes, stderr lines and the exit status. Coloured on a terminal, plain
-when piped. Reads the cassette as a stream, in constant memory.
+Print CASSETTE as a timeline: frame number (the `seq` that check, replay and rerun cite),
+time offset, direction (→ client to agent, ← agent to client, ! agent stderr), method (or
+the method a response answers) and id, latency of each response, agent text with streamed
+chunks joined, tool calls with status changes, permission outcomes, stderr lines and the
+exit status. Coloured on a terminal, plain when piped; control characters in the recorded
+text (terminal escapes, carriage returns) are shown as visible escapes such as \\x1b, so a
+cassette cannot drive your terminal. Reads the cassette as a stream, in constant memory.
 """
 
 EPILOG = """\
@@ -37,9 +40,10 @@ examples:
   acp-tap show session.ndjson
   acp-tap show --html trace.html session.ndjson
   acp-tap show --follow
-  acp-tap show --dir c2a --method 'session/*' session.ndjson
+  acp-tap show --direction c2a --method 'session/*' session.ndjson
   acp-tap show --method 'tool_call*' --session 1f3a session.ndjson
   acp-tap show --json session.ndjson | jq 'select(.kind == "error")'
+  acp-tap redact session.ndjson | acp-tap show -
 """
 
 
@@ -56,10 +60,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "cassette",
         metavar="CASSETTE",
         nargs="?",
-        help="the cassette file (with --follow: a cassette or a directory of cassettes)",
+        help="the cassette file, or - for standard input (with --follow: a cassette or a "
+        "directory of cassettes)",
     )
     parser.add_argument(
-        "--dir",
+        "--direction",
         action="append",
         choices=DIRECTIONS,
         default=[],
@@ -92,6 +97,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="print a cassette being recorded as frames arrive, until its footer",
     )
     parser.add_argument("--force", action="store_true", help="replace an existing --html file")
+    add_max_line_option(parser)
     parser.set_defaults(func=run, parser=parser)
 
 
@@ -120,26 +126,23 @@ def run(args: argparse.Namespace) -> int:
         return write_show_page(args)
     if args.cassette is None:
         args.parser.error("give a CASSETTE (or --follow)")
-    out = sys.stdout
+    from acp_tap.cassette.reader import CassetteBuilder, iter_records
+    from acp_tap.errors import CassetteFormatError
+
+    out = PipeOutput(sys.stdout)
     keep = Filter(frozenset(args.dirs), tuple(args.method), args.session)
-    colour = use_colour(args.color, out)
-    reading = Reading()
+    colour = use_colour(args.color, sys.stdout)
+    builder = CassetteBuilder(args.cassette)
+    records = iter_records(args.cassette, builder, max_line=args.max_line)
     try:
-        for event in timeline(read_records(args.cassette, reading), keep):
+        for event in timeline(records, keep):
             out.write((to_json_line(event) if args.json else render(event, colour)) + "\n")
+            if out.gone:  # e.g. `acp-tap show x | head`: the reader has seen enough
+                return 0
+    except CassetteFormatError as exc:
         out.flush()
-    except BrokenPipeError:  # e.g. `acp-tap show x | head`: the reader has seen enough
-        discard_output(out)
-        return 0
-    except OSError as exc:
-        print(f"acp-tap show: cannot read {args.cassette}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"acp-tap show: {exc}", file=sys.stderr)
         return 2
-    if reading.cut is not None:
-        print(
-            f"acp-tap show: {args.cassette}:{reading.cut.line}: last line cut short; ignored",
-            file=sys.stderr,
-        )
-    if reading.bad is not None:
-        print(f"acp-tap show: {reading.bad}", file=sys.stderr)
-        return 2
+    out.flush()
+    warn("show", builder.warnings)
     return 0

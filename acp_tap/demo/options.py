@@ -36,7 +36,17 @@ import attrs
 DEFAULT_SEED = 1
 DEFAULT_DELAY = 0.2
 
-DESCRIPTION, EPILOG = (__doc__ or "\n\n").split("\n\n", 1)
+_HELP = (__doc__ or "\n\n").replace("``", "'")  # plain quotes on a terminal, not reST
+DESCRIPTION, _BODY = _HELP.split("\n\n", 1)
+EPILOG = (
+    _BODY
+    + """
+examples:
+  acp-tap demo-agent --seed 7
+  acp-tap record -o demo.ndjson -- acp-tap demo-agent
+  acp-tap rerun fixtures/permission-allowed.ndjson -- python -m acp_tap demo-agent --seed 7
+"""
+)
 
 
 @attrs.frozen

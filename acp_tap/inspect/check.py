@@ -2,9 +2,11 @@
 
 Feed records in order to a :class:`Checker` (``feed`` then ``finish``), or call
 :func:`check_records`; each :class:`Finding` names the rule (see :data:`RULES`), the
-frame and the cassette line. The checker checks the records themselves (one header first,
-at most one footer last, its counts) and takes each stdio frame through two passes: the
-schema pass (:mod:`acp_tap.inspect.schema_pass`: what one frame can get wrong alone) and
+frame and the cassette line. The order of the records (one header first, at most one
+footer last, frames numbered upwards) is the reader's rule
+(:class:`acp_tap.cassette.reader.CassetteBuilder`), which :func:`check_records` applies
+too; the checker compares the footer's counts and takes each stdio frame through two
+passes: the schema pass (:mod:`acp_tap.inspect.schema_pass`: what one frame can get wrong alone) and
 the cross-frame rules (:mod:`acp_tap.inspect.cross_frame`: requests and their answers,
 sessions, turns, cancellation, capabilities).
 """
@@ -16,26 +18,29 @@ from typing import Any
 
 import attrs
 
-from acp_tap.cassette.model import Direction, Footer, Frame, Header, Record
+from acp_tap.cassette.model import Direction, Footer, Frame, Record
+from acp_tap.cassette.reader import CassetteBuilder
+from acp_tap.errors import CassetteFormatError
 from acp_tap.inspect.cross_frame import CrossFrameRules
 from acp_tap.inspect.rules import RULES, At, Finding, Findings, Rule, Severity
 from acp_tap.inspect.schema import AcpSchema, load_schema
 from acp_tap.inspect.schema_pass import SchemaPass
 from acp_tap.wire.jsonrpc import Envelope, Kind
 
-__all__ = ["RULES", "Checker", "Finding", "Rule", "Severity", "check_records"]
+__all__ = ["RULES", "Checker", "Finding", "Rule", "Severity", "check_records", "malformed"]
 
 
 @attrs.define(eq=False)
 class Checker:
-    """The checking state machine for one cassette: ``feed`` each record, then ``finish``."""
+    """The checking state machine for one cassette: ``feed`` each record, then ``finish``.
+
+    The records come in an order the reader has checked (see :func:`check_records`).
+    """
 
     schema: AcpSchema = attrs.field(factory=load_schema)
     _findings: Findings = attrs.field(init=False, factory=Findings)
     _schema_pass: SchemaPass = attrs.field(init=False)
     _rules: CrossFrameRules = attrs.field(init=False)
-    _header: bool = attrs.field(init=False, default=False)
-    _headless: bool = attrs.field(init=False, default=False)  # reported a frame before it
     _footer: Footer | None = attrs.field(init=False, default=None)
     _counts: dict[str, int] = attrs.field(init=False, factory=lambda: dict.fromkeys(Direction, 0))
 
@@ -45,21 +50,10 @@ class Checker:
 
     def feed(self, line: int, record: Record) -> list[Finding]:
         """Check one record (with its cassette line number); return what it revealed."""
-        cassette = self._findings.cassette
-        if self._footer is not None:
-            cassette(line, f"a {_kind(record)} after the footer")
-        if isinstance(record, Header):
-            if self._header:
-                cassette(line, "a second header; cassettes cannot be concatenated")
-            self._header = True
-        else:
-            if not self._header and not self._headless:
-                cassette(line, "the first record must be the header")
-                self._headless = True
-            if isinstance(record, Footer):
-                self._footer = record
-            else:
-                self._frame(line, record)
+        if isinstance(record, Footer):
+            self._footer = record
+        elif isinstance(record, Frame):
+            self._frame(line, record)
         return self._findings.take()
 
     def finish(self) -> list[Finding]:
@@ -109,18 +103,24 @@ class Checker:
 def check_records(
     records: Iterable[tuple[int, Record]], schema: AcpSchema | None = None
 ) -> Iterator[Finding]:
-    """Check a cassette's records, given as ``(line number, record)``; yield the findings."""
+    """Check a cassette's records, given as ``(line number, record)``; yield the findings.
+
+    The records' order is checked as the reader checks it: the first record out of order
+    is an error finding, and ends the check.
+    """
     checker = Checker(schema) if schema is not None else Checker()
-    for line, record in records:
-        yield from checker.feed(line, record)
+    builder = CassetteBuilder("<records>")
+    try:
+        for line, record in records:
+            builder.place(record, line)
+            yield from checker.feed(line, record)
+        builder.finish()
+    except CassetteFormatError as exc:
+        yield malformed(exc)
+        return
     yield from checker.finish()
 
 
-def _kind(record: Record) -> str:
-    return (
-        "header"
-        if isinstance(record, Header)
-        else "footer"
-        if isinstance(record, Footer)
-        else "frame"
-    )
+def malformed(exc: CassetteFormatError) -> Finding:
+    """The finding for a cassette that breaks the format at one line."""
+    return Finding(Severity.ERROR, None, exc.line, None, "cassette", exc.reason)

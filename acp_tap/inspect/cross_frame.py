@@ -20,6 +20,7 @@ import attrs
 
 from acp_tap.cassette.model import Direction, Footer
 from acp_tap.inspect import acp
+from acp_tap.inspect.early import EarlyAnnouncements
 from acp_tap.inspect.rules import At, Findings
 from acp_tap.inspect.schema import MethodSpec
 from acp_tap.wire.jsonrpc import Envelope, Kind, RequestId
@@ -83,12 +84,14 @@ class CrossFrameRules:
     _pending: dict[Direction, dict[RequestId, Pending]] = attrs.field(init=False)
     _answered: dict[Direction, dict[RequestId, int]] = attrs.field(init=False)
     _sessions: dict[str, _Session] = attrs.field(init=False, factory=dict)
+    _early: EarlyAnnouncements = attrs.field(init=False)
     _capabilities: Any = attrs.field(init=False, default=None)
     _initialized: bool = attrs.field(init=False, default=False)
 
     def __attrs_post_init__(self) -> None:
         self._pending = {d: {} for d in Direction}
         self._answered = {d: {} for d in Direction}
+        self._early = EarlyAnnouncements(self.findings, self._unknown)
 
     def call(
         self, direction: Direction, at: At, env: Envelope, params: Any, spec: MethodSpec | None
@@ -104,7 +107,7 @@ class CrossFrameRules:
         if direction is Direction.CLIENT_TO_AGENT:
             self._client_call(at, method, params, session, request)
         else:
-            self._agent_call(at, method, params, session)
+            self._agent_call(at, method, params, session, notification=request is None)
 
     def response(
         self, direction: Direction, at: At, env: Envelope, message: dict[str, Any]
@@ -145,18 +148,24 @@ class CrossFrameRules:
         opened = acp.session_of(answer.result) if answer.ok else None
         if opened is not None and answer.asked_by is Direction.CLIENT_TO_AGENT:
             self._sessions.setdefault(opened, _Session())
+        if answer.request.method == "session/new":
+            self._early.settle(opened, answer.at, creating=self._creating())
 
     def finish(self, footer: Footer | None) -> None:
         """Requests never answered, once the cassette has ended."""
-        rule = "unanswered" if footer is not None else "unanswered-cut"
+        self._early.settle(None, None, creating=False)
+        rule, why = "unanswered-cut", ""
+        if footer is not None and footer.closed_first == "agent":
+            rule, why = "unanswered-exit", f" (the agent exited first, status {footer.status})"
+        elif footer is not None and footer.closed_first == "signal":
+            rule, why = "unanswered-exit", " (the recording was stopped by a signal)"
+        elif footer is not None:
+            rule = "unanswered"
         waiting = [
             (p.seq, "agent" if d is Direction.CLIENT_TO_AGENT else "client", msg_id, p)
             for d, pending in self._pending.items()
             for msg_id, p in pending.items()
         ]
-        why = ""
-        if footer is not None and footer.closed_first == "agent":
-            why = f" (the agent exited first, status {footer.status})"
         for _, who, msg_id, p in sorted(waiting, key=lambda w: w[0]):
             at = At(p.seq, p.line, p.method)
             self.findings.add(
@@ -228,7 +237,9 @@ class CrossFrameRules:
             if p.method == "session/request_permission" and p.session == session:
                 p.must_cancel = True
 
-    def _agent_call(self, at: At, method: str, params: Any, session: str | None) -> None:
+    def _agent_call(
+        self, at: At, method: str, params: Any, session: str | None, *, notification: bool
+    ) -> None:
         need = acp.CAPABILITIES.get(method)
         if need is not None and not acp.capability_advertised(self._capabilities, need):
             seen = "" if self._initialized else " (no initialize request was seen)"
@@ -236,7 +247,7 @@ class CrossFrameRules:
             self.findings.add("capability", at, f"the client did not advertise {wanted}{seen}")
         if session is None:
             return
-        state = self._session(at, session)
+        state = self._session(at, session, early=notification)
         if state is None:
             return
         if method == "session/update":
@@ -332,16 +343,26 @@ class CrossFrameRules:
                 f'was pending, so the client must answer outcome "cancelled", not {chosen!r}',
             )
 
-    def _session(self, at: At, session: str) -> _Session | None:
+    def _session(self, at: At, session: str, *, early: bool = False) -> _Session | None:
+        """The open session ``session``, or None (and a finding; for an ``early``
+        notification maybe held: see :mod:`acp_tap.inspect.early`)."""
         state = self._sessions.get(session)
-        if state is None:
-            self.findings.add(
-                "unknown-session",
-                at,
-                f"session {session!r} is not open (never created, loaded or resumed on this "
-                "connection, or closed)",
-            )
+        if state is None and not (early and self._creating() and self._early.hold(session, at)):
+            self._unknown(session, at)
         return state
+
+    def _creating(self) -> bool:
+        """Whether a session/new request is pending."""
+        pending = self._pending[Direction.CLIENT_TO_AGENT].values()
+        return any(p.method == "session/new" for p in pending)
+
+    def _unknown(self, session: str, at: At) -> None:
+        self.findings.add(
+            "unknown-session",
+            at,
+            f"session {session!r} is not open (never created, loaded or resumed on this "
+            "connection, or closed)",
+        )
 
 
 _Handler = Callable[[CrossFrameRules, Answer], None]

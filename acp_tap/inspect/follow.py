@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import attrs
 
-from acp_tap.cassette.codec import decode_line
 from acp_tap.cassette.model import Record
+from acp_tap.cassette.reader import CassetteBuilder
 from acp_tap.wire.framing import LineSplitter
 
 
@@ -21,6 +21,9 @@ class Tail:
     path: str
     _splitter: LineSplitter = attrs.field(factory=LineSplitter)
     _lines: int = 0
+    _builder: CassetteBuilder = attrs.field(
+        default=attrs.Factory(lambda self: CassetteBuilder(self.path), takes_self=True)
+    )
 
     @property
     def pending(self) -> int:
@@ -33,11 +36,15 @@ class Tail:
         return self._lines
 
     def feed(self, data: bytes) -> list[tuple[int, Record]]:
-        """The records completed by ``data`` (a malformed line raises CassetteFormatError)."""
+        """The records completed by ``data``, placed by the rules every reader applies
+        (:class:`~acp_tap.cassette.reader.CassetteBuilder`; a malformed or misplaced line
+        raises CassetteFormatError)."""
         records = []
         for line in self._splitter.feed(data):
             self._lines += 1
             content = line.data
             if content.strip():
-                records.append((self._lines, decode_line(content, self.path, self._lines)))
+                record = self._builder.add(content, self._lines, cut=False)
+                if record is not None:
+                    records.append((self._lines, record))
         return records

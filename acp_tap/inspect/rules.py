@@ -54,9 +54,11 @@ RULES = _rules(
     ("duplicate-id", E, "a request id is not reused while a request with it is pending"),
     ("unexpected-response", E, "only pending requests are answered, each exactly once"),
     ("unanswered", E, "every request is answered"),
+    ("unanswered-exit", W, "requests left pending because the agent exited or was stopped"),
     ("unanswered-cut", W, "requests still pending when the recording was cut short"),
     ("null-id", W, "error responses with id null (the peer could not read a request)"),
     ("unknown-session", E, "messages name only sessions created, loaded or resumed"),
+    ("early-session", N, "notifications for a session sent before the session/new result names it"),
     ("unknown-tool-call", E, "tool_call_update names a toolCallId announced before"),
     ("update-after-turn", E, "no turn updates after the turn's session/prompt response"),
     ("update-outside-turn", W, "turn updates come during a prompt turn or a session/load"),
@@ -121,10 +123,6 @@ class Findings:
         if key not in self._once:
             self._once.add(key)
             self.add(rule, at, message + " (reported once)")
-
-    def cassette(self, line: int, message: str) -> None:
-        """A problem with the cassette's records (rule ``cassette``) at ``line``."""
-        self._found.append(Finding(Severity.ERROR, None, line, None, "cassette", message))
 
     def take(self) -> list[Finding]:
         """The findings since the last call."""

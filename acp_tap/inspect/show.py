@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from collections.abc import Iterable, Iterator
 
 import attrs
@@ -132,18 +133,40 @@ def to_json_line(event: Event) -> str:
     return json.dumps(event.to_json(), ensure_ascii=False, separators=(",", ":"))
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""What a terminal would act on rather than show: C0 and C1 controls but tab and newline
+(escape sequences, carriage return, backspace, bell) and the bidirectional overrides."""
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char == "\r":
+        return "\\r"
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def visible(text: str) -> str:
+    """``text`` with the characters a terminal would act on written as escapes (``\\x1b``)."""
+    return _CONTROL.sub(_escape, text) if _CONTROL.search(text) else text
+
+
+_SEQ_WIDTH = 6  # "#12345"
+
+
 def render(event: Event, colour: bool = False) -> str:
-    """A readable block for one event: time, arrow, label, then text (further lines indented)."""
+    """A readable block for one event: frame number, time, arrow, label, then text (further
+    lines indented). Recorded text never reaches the terminal raw (see :func:`visible`)."""
 
     def paint(style: str | None, text: str) -> str:
         return f"{_STYLES[style]}{text}{_RESET}" if colour and style and text else text
 
+    number = f"#{event.seq}" if event.seq is not None else ""
     when = f"{event.t:9.3f}" if event.t is not None else " " * 9
-    head = f"{when} {ARROWS.get(event.dir, '?')} "
+    head = f"{number:>{_SEQ_WIDTH}} {when} {ARROWS.get(event.dir, '?')} "
     first = paint("problem" if event.problem else event.dir or "frame", head)
-    first += paint("method", _label(event))
+    first += paint("method", visible(_label(event)))
     if event.session:
-        first += " " + paint("session", f"[{_short(event.session)}]")
+        first += " " + paint("session", f"[{visible(_short(event.session))}]")
     if event.latency is not None:
         first += " " + paint("latency", f"+{event.latency * 1000:.1f}ms")
     if not event.text:
@@ -151,7 +174,7 @@ def render(event: Event, colour: bool = False) -> str:
     style = "problem" if event.problem else None
     if event.update == "agent_thought_chunk":
         style = "thought"
-    lines = event.text.split("\n")
+    lines = [visible(line) for line in event.text.split("\n")]
     indent = " " * _TEXT_COLUMN
     rest = [indent + paint(style, line) for line in lines[1:]]
     return "\n".join([f"{first}  {paint(style, lines[0])}", *rest])
@@ -160,13 +183,14 @@ def render(event: Event, colour: bool = False) -> str:
 def render_more(event: Event, colour: bool = False) -> str:
     """More text of a streamed run whose first chunk :func:`render` began (for a live view)."""
     style = "thought" if event.update == "agent_thought_chunk" else None
-    lines = event.text.split("\n")
+    lines = [visible(line) for line in event.text.split("\n")]
     if colour and style:
         lines = [f"{_STYLES[style]}{line}{_RESET}" if line else line for line in lines]
     return ("\n" + " " * _TEXT_COLUMN).join(lines)
 
 
-_TEXT_COLUMN = 14  # where render puts the text of an event: time, arrow, label's indent
+_TEXT_COLUMN = _SEQ_WIDTH + 1 + 9 + 1 + 1 + 1 + 2
+"""Where render puts further lines of an event's text: under the label, past frame, time, arrow."""
 
 
 _PLAIN_LABELS = {"header": "recording", "footer": "exit", "stderr": "stderr", "invalid": "invalid"}
@@ -181,8 +205,9 @@ def _label(event: Event) -> str:
         if role is None:
             return str(event.update)
         chunks = event.data.get("chunks", 1)
-        return f"{role} ({chunks} chunks)" if chunks > 1 else role
-    ident = f" #{_short(str(event.id))}" if event.id is not None else ""
+        last = event.data.get("lastSeq")
+        return f"{role} ({chunks} chunks, to #{last})" if chunks > 1 else role
+    ident = f" id={_short(str(event.id))}" if event.id is not None else ""
     if event.kind in ("result", "error"):
         return f"{event.method or '(unknown request)'}{ident} {event.kind}"
     return f"{event.method}{ident}"

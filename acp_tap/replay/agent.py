@@ -3,7 +3,9 @@
 The shell only moves bytes and time: it splits the client's input into lines, feeds them
 to the engine with the current time, and carries out the actions it returns. Output goes
 through an unbounded queue to a writer task, so reading the client never waits on writing
-to it (a client that writes a lot before reading cannot deadlock the replay).
+to it (a client that writes a lot before reading cannot deadlock the replay). A client
+line is held whole until its newline, up to ``max_line`` bytes (never less than the longest
+recorded client line): a longer one is reported as a mismatch and ends the replay (exit 1).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable, Iterable
 import attrs
 import trio
 
+from acp_tap.cassette.inputs import DEFAULT_MAX_LINE
 from acp_tap.replay.actions import (
     Action,
     CloseOutput,
@@ -21,6 +24,7 @@ from acp_tap.replay.actions import (
     Mismatch,
     Pause,
     Report,
+    ReportKind,
     Send,
     Stderr,
 )
@@ -36,6 +40,8 @@ class _Shell:
     engine: ReplayEngine
     clock: Callable[[], float]
     queue: trio.MemorySendChannel[Action]
+    max_line: int = DEFAULT_MAX_LINE
+    overflowed: bool = False  # the client sent a line longer than the limit
     wake: trio.Event = attrs.field(factory=trio.Event)
     asleep_until: float = math.inf  # when the ticker wakes up by itself
 
@@ -51,6 +57,8 @@ class _Shell:
     async def read(self, stream: trio.abc.ReceiveStream) -> None:
         """Feed the client's lines to the engine until its input ends or the engine exits."""
         engine, splitter = self.engine, LineSplitter()
+        recorded = max((len(step.frame.raw) for step in engine.plan.client), default=0)
+        limit = max(self.max_line, recorded)
         while not engine.done:
             try:
                 chunk = await stream.receive_some(CHUNK)
@@ -64,6 +72,19 @@ class _Shell:
                 return
             # bytes without a newline count too: the client is not silent
             self.deliver(engine.receive_lines(splitter.feed_contents(chunk), self.clock()))
+            if splitter.pending > limit:
+                self._overflow(limit)
+                return
+
+    def _overflow(self, limit: int) -> None:
+        """The client's line outgrew ``limit``: report it, stop reading, end the replay."""
+        self.overflowed = True
+        summary = (
+            f"the client sent a line longer than {limit} bytes (--max-line) without ending it; "
+            "no recorded message is that long, so the replay stops"
+        )
+        self.queue.send_nowait(Mismatch(Report(ReportKind.NO_MATCH, summary)))
+        self.deliver(self.engine.close(self.clock()))
 
     async def tick(self) -> None:
         """Release frames whose time has come, and declare stalls (the engine's deadlines)."""
@@ -123,6 +144,7 @@ async def serve(
     *,
     clock: Callable[[], float] = trio.current_time,
     on_report: Callable[[Report], object] | None = None,
+    max_line: int = DEFAULT_MAX_LINE,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> int:
     """Be the recorded agent on a pair of streams until the replay ends; return its exit status.
@@ -130,10 +152,11 @@ async def serve(
     ``receive_stream`` carries what the client sends, ``send_stream`` what it receives
     (closed at the end, so the client sees EOF). Mismatch reports are rendered to
     ``stderr`` (with the recorded agent stderr, if the engine replays it) and passed to
-    ``on_report``. Usable with ``nursery.start``: started once the replay is serving.
+    ``on_report``. A client line longer than ``max_line`` bytes ends the replay with
+    status 1. Usable with ``nursery.start``: started once the replay is serving.
     """
     send_channel, receive_channel = trio.open_memory_channel[Action](math.inf)
-    shell = _Shell(engine, clock, send_channel)
+    shell = _Shell(engine, clock, send_channel, max_line)
     status = 1
     async with trio.open_nursery() as nursery:
 
@@ -147,4 +170,4 @@ async def serve(
         nursery.start_soon(shell.read, receive_stream)
         nursery.start_soon(shell.tick)
         task_status.started()
-    return status
+    return 1 if shell.overflowed and status == 0 else status

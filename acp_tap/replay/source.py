@@ -10,6 +10,7 @@ import os
 from collections.abc import Sequence
 
 from acp_tap.cassette.framelines import DIRECTIONS, EOLS
+from acp_tap.cassette.inputs import DEFAULT_MAX_LINE
 from acp_tap.cassette.model import Direction, Frame, Payload
 from acp_tap.cassette.reader import Cassette, CassetteBuilder
 from acp_tap.matching.loader import fast_frames
@@ -19,7 +20,11 @@ from acp_tap.replay.plan import Plan
 
 
 def compile_path(
-    path: str | os.PathLike[str], ignore: Sequence[str] = (), *, stderr: bool = False
+    path: str | os.PathLike[str],
+    ignore: Sequence[str] = (),
+    *,
+    stderr: bool = False,
+    max_line: int = DEFAULT_MAX_LINE,
 ) -> tuple[Plan, Cassette]:
     """Read and compile a cassette in one pass: the plan, and the cassette without frames.
 
@@ -45,7 +50,7 @@ def compile_path(
             add_agent(frame)
 
     builder = CassetteBuilder(os.fspath(path), slow)
-    for seq, t, direction, eol, raw, id_text, method, sid in fast_frames(builder):
+    for seq, t, direction, eol, raw, id_text, method, sid in fast_frames(builder, max_line):
         last_t = t
         if direction == b"a2c":
             add_message(seq, t, raw, eols[eol], head=(id_text, method, sid))

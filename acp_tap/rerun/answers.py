@@ -163,8 +163,9 @@ def permission_result(
 ) -> Any:
     """The recorded permission outcome, its option translated to the live options.
 
-    The option is found by the recorded one's kind (and name, then id, to choose among
-    several of that kind); an outcome with no option (``cancelled``) is kept as recorded.
+    The option is found by the recorded one's kind; among several of that kind, the one
+    with the recorded option's id, else its name, else the first. An outcome with no
+    option (``cancelled``) is kept as recorded.
     """
     outcome = recorded.get("outcome") if isinstance(recorded, dict) else None
     if not isinstance(outcome, dict) or outcome.get("optionId") is None:

@@ -24,6 +24,7 @@ from pathlib import Path
 import attrs
 import trio
 
+from acp_tap.cassette.inputs import DEFAULT_MAX_LINE
 from acp_tap.record import exit_status, spawn_error
 from acp_tap.rerun.engine import ClientReplayEngine
 from acp_tap.rerun.files import read_text, write_text
@@ -84,6 +85,7 @@ async def rerun_cassette(
     ignore: Sequence[str] = (),
     timeout: float = 30.0,
     max_time: float | None = 600.0,
+    max_line: int = DEFAULT_MAX_LINE,
 ) -> ClientReplayResult:
     """Play the client recorded in ``cassette`` into the agent ``argv``: what changed.
 
@@ -99,7 +101,7 @@ async def rerun_cassette(
         timeout=timeout,
         max_time=max_time,
     )
-    engine = ClientReplayEngine.from_path(cassette, options)
+    engine = ClientReplayEngine.from_path(cassette, options, max_line=max_line)
     return await rerun(
         engine, argv, cwd=cwd, env=env, fs_root=fs_root, write_dir=write_dir, output=output
     )

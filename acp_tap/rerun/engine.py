@@ -26,6 +26,7 @@ import os
 import attrs
 
 from acp_tap.cassette.codec import dumps_compact, loads_strict
+from acp_tap.cassette.inputs import DEFAULT_MAX_LINE
 from acp_tap.cassette.model import Direction, Eol, Frame, Payload
 from acp_tap.cassette.reader import Cassette
 from acp_tap.inspect import acp
@@ -97,10 +98,15 @@ class ClientReplayEngine:
 
     @classmethod
     def from_path(
-        cls, path: str | os.PathLike[str], options: ClientReplayOptions | None = None
+        cls,
+        path: str | os.PathLike[str],
+        options: ClientReplayOptions | None = None,
+        *,
+        max_line: int = DEFAULT_MAX_LINE,
     ) -> ClientReplayEngine:
-        """An engine replaying the client of the cassette at ``path``."""
-        return cls.from_cassette(load_for_replay(path), options)
+        """An engine replaying the client of the cassette at ``path`` (no line of which may
+        be longer than ``max_line`` bytes)."""
+        return cls.from_cassette(load_for_replay(path, max_line=max_line), options)
 
     @classmethod
     def from_plan(

@@ -18,8 +18,8 @@ from acp_tap.cassette.model import Frame, Record
 from acp_tap.cassette.reader import iter_records
 from acp_tap.inspect.diff import diff, summarize
 from acp_tap.inspect.html.alignment import aligned_rows, change_records
-from acp_tap.inspect.html.output import atomic_output
 from acp_tap.inspect.html.page import Mark, PageWriter
+from acp_tap.wholefile import whole_file_writer
 
 
 @attrs.frozen
@@ -37,7 +37,7 @@ def _numbered(frames: Sequence[Frame]) -> Iterator[tuple[int, Record]]:
 
 def write_replay_trace(path: Path, cassette: Path, runs: Sequence[LiveRun], title: str) -> None:
     """Write the page of ``runs`` of ``cassette`` to ``path`` (replacing it)."""
-    with atomic_output(path, force=True, inputs=[cassette]) as write:
+    with whole_file_writer(path, force=True, inputs=[cassette]) as write:
         page = PageWriter(write, "diff", title)
         recorded = page.track(str(cassette), "recorded")
         summary = summarize(r for _, r in recorded.feed_all(iter_records(cassette)))
