@@ -30,18 +30,38 @@ and the client has sent nothing for --stall-timeout seconds, each request still 
 gets the -32099 error naming the held frame and the message it waits for, and if none was
 waiting the replay ends (the client sees end of file). Either way it exits 1.
 
+Faults (--fault KIND[:key=value,...], repeatable) change what the client is sent, to test
+how it survives a misbehaving agent; each one that fires is named on stderr with the frame
+it hit. KIND is delay:ms=N[,jitter=N], slice:bytes=N[,gap_ms=N], hang, crash[:status=N],
+close, drop, duplicate, garbage[:text=...], corrupt, error[:code=N,message=...],
+stderr[:text=...,count=N] or flood[:count=N]. Selectors: method=GLOB (a response: the
+method it answers), update=GLOB (a session/update kind), nth=N (the N-th selected frame,
+in recorded order), p=P (a probability drawn from --fault-seed, the fault's position and
+the frame's seq: a run repeats exactly). Without nth or p, hang, crash, close and error
+hit the first frame they select, the others every one. A value holds a comma as \\,.
+What a fault holds or withholds is never a stall, and recorded client messages it made
+impossible are not counted as unused. After hang, stdout stays open until the replay is
+killed, or 60 seconds after the client closed stdin.
+
 examples:
   acp-tap replay session.ndjson
   acp-tap replay --ignore params.clientInfo.version --realtime session.ndjson
   acp-tap replay --allow-repeats --stall-timeout 5 fixtures/prompt-turn.ndjson
+  acp-tap replay --fault 'crash:update=agent_message_chunk,nth=3' session.ndjson
+  acp-tap replay --fault 'delay:ms=500,jitter=200,p=0.3' --fault-seed 7 session.ndjson
 """
+
+HANG_LINGER = 60.0
+"""Seconds a replay hung by a ``hang`` fault keeps stdout open after its client closed stdin."""
+
 
 EPILOG = """\
 exit status:
   0    every client message matched and every recorded client message was used
   1    a mismatch, a stall, or recorded client messages never arrived (see --allow-unused)
-  2    usage error (bad option, unreadable cassette)
-  N    the recording ended with the agent exiting on its own with status N (and all matched)
+  2    usage error (bad option, bad --fault, unreadable cassette)
+  N    the recording ended with the agent exiting on its own with status N (and all matched),
+       or a crash fault fired (crash:status=N, default 1)
 """
 
 
@@ -103,6 +123,20 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--stderr", action="store_true", help="replay the agent's recorded stderr lines too"
     )
     parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="inject a fault: KIND[:key=value,...] (repeatable; see above)",
+    )
+    parser.add_argument(
+        "--fault-seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the faults' p and jitter draws (default 0)",
+    )
+    parser.add_argument(
         "--report",
         type=Path,
         metavar="FILE",
@@ -118,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
 
     import trio
 
+    from acp_tap.faults.spec import parse_faults
     from acp_tap.replay.actions import OnMismatch, ReplayOptions
     from acp_tap.replay.agent import serve
     from acp_tap.replay.engine import ReplayEngine
@@ -125,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
     from acp_tap.stdio import open_stdio
 
     options = ReplayOptions(
+        faults=parse_faults(args.fault),
+        fault_seed=args.fault_seed,
         ignore=tuple(args.ignore),
         allow_repeats=args.allow_repeats,
         allow_unused=args.allow_unused,
@@ -147,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         client_in, client_out, log = open_stdio()
-        return await serve(engine, client_in, client_out, log)
+        return await serve(engine, client_in, client_out, log, linger=_linger)
 
     status: int = trio.run(main)
     return status
@@ -170,6 +207,11 @@ def _run_reporting(engine: ReplayEngine, path: Path) -> int:
     _append(path, {"event": "start", "pid": pid})
     transcript = Transcript()
     reports: list[str] = []
+    faults: list[str] = []
+
+    async def linger() -> None:
+        _append(path, {"event": "hung", "pid": pid})  # the plugin stops it: no complaint
+        await _linger()
 
     async def main() -> int:
         client_in, client_out, log = open_stdio()
@@ -185,21 +227,31 @@ def _run_reporting(engine: ReplayEngine, path: Path) -> int:
                         TapSend(client_out, transcript, Direction.AGENT_TO_CLIENT),
                         log,
                         on_report=lambda report: reports.append(report.render().rstrip("\n")),
+                        on_fault=faults.append,
+                        linger=linger,
                     )
                     nursery.cancel_scope.cancel()
 
                 nursery.start_soon(replay)
                 async for _ in signals:
-                    reports.append(
-                        "the replay was stopped by SIGTERM before its client closed its input"
-                    )
+                    if not engine.done:
+                        reports.append(
+                            "the replay was stopped by SIGTERM before its client closed its input"
+                        )
                     nursery.cancel_scope.cancel()
         return status
 
     status: int = trio.run(main)
-    end = {"event": "end", "pid": pid, "status": status, "reports": reports}
+    end = {"event": "end", "pid": pid, "status": status, "reports": reports, "faults": faults}
     _append(path, {**end, "transcript": transcript.to_json()})
     return status
+
+
+async def _linger() -> None:
+    """What a replay hung by a fault does once its client closed stdin: keep stdout open."""
+    import trio
+
+    await trio.sleep(HANG_LINGER)
 
 
 def _append(path: Path, event: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ to it (a client that writes a lot before reading cannot deadlock the replay).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import attrs
 import trio
@@ -18,6 +18,7 @@ from acp_tap.replay.actions import (
     Action,
     CloseOutput,
     Exit,
+    Injected,
     Mismatch,
     Pause,
     Report,
@@ -78,11 +79,20 @@ class _Shell:
             self.deliver(engine.poll(self.clock()))
 
 
+@attrs.frozen
+class _Hooks:
+    """What the writer tells the caller about, and how it lingers after a hang."""
+
+    on_report: Callable[[Report], object] | None = None
+    on_fault: Callable[[str], object] | None = None
+    linger: Callable[[], Awaitable[object]] | None = None
+
+
 async def _write(
     queue: trio.MemoryReceiveChannel[Action],
     send_stream: trio.abc.SendStream,
     stderr: trio.abc.SendStream | None,
-    on_report: Callable[[Report], object] | None,
+    hooks: _Hooks,
 ) -> int:
     """Carry out the actions in order; return the exit status."""
     broken = False
@@ -102,17 +112,32 @@ async def _write(
         elif isinstance(action, Stderr):
             if stderr is not None:
                 await stderr.send_all(action.data)
-        elif isinstance(action, Mismatch):
-            if on_report is not None:
-                on_report(action.report)
-            if stderr is not None:
-                await stderr.send_all(action.report.render().encode("utf-8", "replace"))
+        elif isinstance(action, Mismatch | Injected):
+            await _tell(action, stderr, hooks)
         else:
             assert isinstance(action, Exit)
+            if action.hung and hooks.linger is not None:
+                await hooks.linger()  # a hung agent does not close its output
             with trio.CancelScope(shield=True):
                 await send_stream.aclose()
             return action.status
     raise AssertionError("the replay engine stopped without an Exit action")  # pragma: no cover
+
+
+async def _tell(
+    action: Mismatch | Injected, stderr: trio.abc.SendStream | None, hooks: _Hooks
+) -> None:
+    """A mismatch report, or a fault that fired: to its hook, and rendered to stderr."""
+    if isinstance(action, Mismatch):
+        if hooks.on_report is not None:
+            hooks.on_report(action.report)
+        text = action.report.render()
+    else:
+        if hooks.on_fault is not None:
+            hooks.on_fault(action.text)
+        text = action.render()
+    if stderr is not None:
+        await stderr.send_all(text.encode("utf-8", "replace"))
 
 
 async def serve(
@@ -123,6 +148,8 @@ async def serve(
     *,
     clock: Callable[[], float] = trio.current_time,
     on_report: Callable[[Report], object] | None = None,
+    on_fault: Callable[[str], object] | None = None,
+    linger: Callable[[], Awaitable[object]] | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> int:
     """Be the recorded agent on a pair of streams until the replay ends; return its exit status.
@@ -130,7 +157,10 @@ async def serve(
     ``receive_stream`` carries what the client sends, ``send_stream`` what it receives
     (closed at the end, so the client sees EOF). Mismatch reports are rendered to
     ``stderr`` (with the recorded agent stderr, if the engine replays it) and passed to
-    ``on_report``. Usable with ``nursery.start``: started once the replay is serving.
+    ``on_report``; so are the faults that fired, to ``on_fault``. After a ``hang`` fault,
+    ``linger()`` is awaited before ``send_stream`` is closed (a hung agent keeps its
+    output open; without ``linger`` it is closed when the client's input ends). Usable
+    with ``nursery.start``: started once the replay is serving.
     """
     send_channel, receive_channel = trio.open_memory_channel[Action](math.inf)
     shell = _Shell(engine, clock, send_channel)
@@ -139,7 +169,8 @@ async def serve(
 
         async def writer() -> None:
             nonlocal status
-            status = await _write(receive_channel, send_stream, stderr, on_report)
+            hooks = _Hooks(on_report, on_fault, linger)
+            status = await _write(receive_channel, send_stream, stderr, hooks)
             nursery.cancel_scope.cancel()
 
         nursery.start_soon(writer)
