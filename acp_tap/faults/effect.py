@@ -64,19 +64,19 @@ def effect(
     seed: int = 0,
     error: Callable[[Fault], bytes] | None = None,
 ) -> list[Step]:
-    """The steps that replace sending ``wire`` (one line, terminator included).
+    """The steps that replace sending ``wire`` (one line, terminator included); only the
+    :func:`effective` faults act.
 
     ``error(fault)`` builds the JSON-RPC error line for an ``error`` fault (the caller knows
     the live id); without it an ``error`` fault leaves the frame as it is.
     """
     steps, extra = _before(faults, seq, seed)
     by_kind = {fault.kind: fault for fault in reversed(faults)}  # the first of each kind
-    for fault in faults:
-        if fault.kind in ENDING:
-            steps.append(End(fault.kind, fault.status if fault.kind is FaultKind.CRASH else 0))
-            return steps
-        if fault.kind is FaultKind.DROP:
-            return steps
+    if (ending := _ending(faults)) is not None:
+        steps.append(End(ending.kind, ending.status if ending.kind is FaultKind.CRASH else 0))
+        return steps
+    if FaultKind.DROP in by_kind:
+        return steps
     line = wire
     if (failing := by_kind.get(FaultKind.ERROR)) is not None and error is not None:
         line = error(failing)
@@ -90,6 +90,21 @@ def effect(
     for _ in range(copies):
         steps.extend(pieces(line, sliced.size, sliced.gap_ms / 1000))
     return steps
+
+
+def _ending(faults: Sequence[Fault]) -> Fault | None:
+    """The first crash, hang or close among ``faults``."""
+    return next((fault for fault in faults if fault.kind in ENDING), None)
+
+
+def effective(faults: Sequence[Fault]) -> list[Fault]:
+    """The faults that act on a frame: what goes before it, and then the one that ends the
+    output or drops the frame, or else every one that changes it."""
+    before = (FaultKind.DELAY, FaultKind.STDERR, FaultKind.GARBAGE)
+    stop = _ending(faults) or next((f for f in faults if f.kind is FaultKind.DROP), None)
+    if stop is None:
+        return list(faults)
+    return [fault for fault in faults if fault.kind in before or fault is stop]
 
 
 def _before(faults: Sequence[Fault], seq: int, seed: int) -> tuple[list[Step], int]:

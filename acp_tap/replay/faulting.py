@@ -19,7 +19,16 @@ import attrs
 
 from acp_tap.cassette.codec import dumps_compact
 from acp_tap.cassette.model import Payload
-from acp_tap.faults.effect import End, Hold, Noise, Write, effect, hold_seconds, withholds
+from acp_tap.faults.effect import (
+    End,
+    Hold,
+    Noise,
+    Write,
+    effect,
+    effective,
+    hold_seconds,
+    withholds,
+)
 from acp_tap.faults.select import Selector, Target
 from acp_tap.faults.spec import ENDING, Fault, FaultKind
 from acp_tap.replay.actions import CloseOutput, Exit, Injected, Pause, Send, Stderr
@@ -42,7 +51,7 @@ def consequence(fault: Fault, seconds: float) -> str:
     """What the client sees, for the note saying a fault fired."""
     kind = fault.kind
     if kind is FaultKind.DELAY:
-        return f"the stream held {seconds:g} s"
+        return f"the stream held {seconds * 1000:.0f} ms"
     if kind is FaultKind.SLICE:
         return f"the line sent in pieces of {fault.size} bytes, {fault.gap_ms} ms apart"
     if kind is FaultKind.CRASH:
@@ -107,7 +116,7 @@ class Injector:
         where, fired = hit
         error = None if live_id is NO_ID else (lambda fault: error_response(live_id, fault))
         steps = effect(fired, wire, seq=step.seq, seed=self.seed, error=error)
-        for fault in fired:
+        for fault in effective(fired):
             if fault.kind is FaultKind.ERROR and error is None:
                 continue
             seconds = hold_seconds(fault, step.seq, self.seed)
