@@ -37,6 +37,7 @@ class _Shell:
     engine: ReplayEngine
     clock: Callable[[], float]
     queue: trio.MemorySendChannel[Action]
+    input_ended: trio.Event = attrs.field(factory=trio.Event)
     wake: trio.Event = attrs.field(factory=trio.Event)
     asleep_until: float = math.inf  # when the ticker wakes up by itself
 
@@ -58,6 +59,7 @@ class _Shell:
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 chunk = b""
             if not chunk:
+                self.input_ended.set()
                 last = splitter.close()
                 if last is not None:
                     self.deliver(engine.receive(last.content, self.clock()))
@@ -86,6 +88,7 @@ class _Hooks:
     on_report: Callable[[Report], object] | None = None
     on_fault: Callable[[str], object] | None = None
     linger: Callable[[], Awaitable[object]] | None = None
+    input_ended: trio.Event | None = None  # set: pauses end when the client's input does
 
 
 async def _write(
@@ -104,7 +107,10 @@ async def _write(
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     broken = True  # the client stopped reading; keep judging its input
         elif isinstance(action, Pause):
-            await trio.sleep(action.seconds)
+            with trio.move_on_after(action.seconds):
+                if hooks.input_ended is None:
+                    await trio.sleep_forever()
+                await hooks.input_ended.wait()
         elif isinstance(action, CloseOutput):
             broken = True
             with trio.CancelScope(shield=True):
@@ -150,6 +156,7 @@ async def serve(
     on_report: Callable[[Report], object] | None = None,
     on_fault: Callable[[str], object] | None = None,
     linger: Callable[[], Awaitable[object]] | None = None,
+    hold_after_input: bool = True,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> int:
     """Be the recorded agent on a pair of streams until the replay ends; return its exit status.
@@ -159,7 +166,9 @@ async def serve(
     ``stderr`` (with the recorded agent stderr, if the engine replays it) and passed to
     ``on_report``; so are the faults that fired, to ``on_fault``. After a ``hang`` fault,
     ``linger()`` is awaited before ``send_stream`` is closed (a hung agent keeps its
-    output open; without ``linger`` it is closed when the client's input ends). Usable
+    output open; without ``linger`` it is closed when the client's input ends). With
+    ``hold_after_input=False``, frames held by pacing or faults are sent at once when the
+    client's input ends (an in-process client that has left reads nothing more). Usable
     with ``nursery.start``: started once the replay is serving.
     """
     send_channel, receive_channel = trio.open_memory_channel[Action](math.inf)
@@ -169,7 +178,8 @@ async def serve(
 
         async def writer() -> None:
             nonlocal status
-            hooks = _Hooks(on_report, on_fault, linger)
+            ended = None if hold_after_input else shell.input_ended
+            hooks = _Hooks(on_report, on_fault, linger, ended)
             status = await _write(receive_channel, send_stream, stderr, hooks)
             nursery.cancel_scope.cancel()
 
