@@ -29,6 +29,7 @@ SHELL = {
     "acp_tap.replay.agent",
     "acp_tap.replay.tap",
     "acp_tap.rerun.client",
+    "acp_tap.torture.run",
 }
 """The trio shell: the only modules allowed to import trio (also enforced by ruff's TID251)."""
 

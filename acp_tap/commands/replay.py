@@ -140,8 +140,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--report",
         type=Path,
         metavar="FILE",
-        help="append JSON lines to FILE: a start event, then an end event with the exit "
-        "status, the mismatch reports and the transcript (used by the pytest plugin)",
+        help="append JSON lines to FILE: a start event, a hung event if a hang fault keeps "
+        "it running after its client closed stdin, then an end event with the exit status, "
+        "the mismatch reports, the faults that fired, whether the client closed stdin and "
+        "the transcript (used by the pytest plugin and acp-tap torture)",
     )
     parser.set_defaults(func=run)
 
@@ -208,13 +210,16 @@ def _run_reporting(engine: ReplayEngine, path: Path) -> int:
     transcript = Transcript()
     reports: list[str] = []
     faults: list[str] = []
+    tapped: TapReceive | None = None
 
     async def linger() -> None:
         _append(path, {"event": "hung", "pid": pid})  # the plugin stops it: no complaint
         await _linger()
 
     async def main() -> int:
+        nonlocal tapped
         client_in, client_out, log = open_stdio()
+        tapped = TapReceive(client_in, transcript, Direction.CLIENT_TO_AGENT)
         status = 128 + signal.SIGTERM
         with trio.open_signal_receiver(signal.SIGTERM) as signals:
             async with trio.open_nursery() as nursery:
@@ -223,7 +228,7 @@ def _run_reporting(engine: ReplayEngine, path: Path) -> int:
                     nonlocal status
                     status = await serve(
                         engine,
-                        TapReceive(client_in, transcript, Direction.CLIENT_TO_AGENT),
+                        tapped,
                         TapSend(client_out, transcript, Direction.AGENT_TO_CLIENT),
                         log,
                         on_report=lambda report: reports.append(report.render().rstrip("\n")),
@@ -243,6 +248,7 @@ def _run_reporting(engine: ReplayEngine, path: Path) -> int:
 
     status: int = trio.run(main)
     end = {"event": "end", "pid": pid, "status": status, "reports": reports, "faults": faults}
+    end["input_closed"] = tapped is not None and tapped.ended
     _append(path, {**end, "transcript": transcript.to_json()})
     return status
 

@@ -8,6 +8,7 @@ to it (a client that writes a lot before reading cannot deadlock the replay).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Awaitable, Callable, Iterable
 
@@ -116,8 +117,7 @@ async def _write(
             with trio.CancelScope(shield=True):
                 await send_stream.aclose()
         elif isinstance(action, Stderr):
-            if stderr is not None:
-                await stderr.send_all(action.data)
+            await _to_stderr(stderr, action.data)
         elif isinstance(action, Mismatch | Injected):
             await _tell(action, stderr, hooks)
         else:
@@ -142,8 +142,14 @@ async def _tell(
         if hooks.on_fault is not None:
             hooks.on_fault(action.text)
         text = action.render()
+    await _to_stderr(stderr, text.encode("utf-8", "replace"))
+
+
+async def _to_stderr(stderr: trio.abc.SendStream | None, data: bytes) -> None:
+    """Write to stderr, if there is one and its reader has not gone."""
     if stderr is not None:
-        await stderr.send_all(text.encode("utf-8", "replace"))
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            await stderr.send_all(data)
 
 
 async def serve(
