@@ -19,17 +19,22 @@ import time
 import traceback
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
 
 from acp_tap import __version__
-from acp_tap.cassette.model import Direction, Footer, Header
+from acp_tap.cassette.model import FAULTS_FORMAT, FORMAT_VERSION, Direction, Footer, Header
 from acp_tap.cassette.recorder import Batch, Recorder
 from acp_tap.cassette.writer import CassetteWriter
 from acp_tap.errors import AgentStartError
 from acp_tap.redaction import RedactionRules, Redactor
 from acp_tap.relay import Relay, Route, prepare, write_all
+
+if TYPE_CHECKING:
+    from acp_tap.faults.spec import Fault
+    from acp_tap.record_faults import RecordFaults
 
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _OUTPUTS = (Direction.AGENT_TO_CLIENT, Direction.AGENT_STDERR)
@@ -47,6 +52,8 @@ class RecordConfig:
     grace: float = 3.0  # seconds from a forwarded signal to SIGKILL
     drain: float = 2.0  # seconds to wait for the agent's output to end after it exits
     handle_signals: bool = True
+    faults: tuple[Fault, ...] = ()  # --fault: change what the other side is sent (live.py)
+    fault_seed: int = 0
 
 
 @attrs.frozen
@@ -93,6 +100,8 @@ def make_header(config: RecordConfig) -> Header:
         platform=platform.platform(),
         pid=os.getpid(),
         redaction=config.rules.describe(),
+        faults=tuple(fault.spec for fault in config.faults),
+        format=FAULTS_FORMAT if config.faults else FORMAT_VERSION,
     )
 
 
@@ -141,13 +150,23 @@ async def _record(
             os.close(fd)
     for fd in (client_in, client_out, log, to_agent, from_agent, from_stderr):
         prepare(fd)
+    session = _Session(config, process, writer, Recorder(Redactor(config.rules)), log)
+    route: Callable[[Direction, int, int], Route] = Route
+    recorded, ended = session.recorded, session.ended
+    if config.faults:  # an explicit exception to "never alter traffic": only when asked
+        from acp_tap.record_faults import RecordFaults
+
+        noise = lambda data: session.relay.send(Direction.AGENT_STDERR, data)  # noqa: E731
+        session.faults = faults = RecordFaults.of(config.faults, config.fault_seed, noise)
+        route = faults.route
+        recorded = faults.recording(session.recorder, writer, session.started, recorded)
+        ended = faults.recording(session.recorder, writer, session.started, ended)
     routes = (
-        Route(Direction.CLIENT_TO_AGENT, client_in, to_agent),
-        Route(Direction.AGENT_TO_CLIENT, from_agent, client_out),
+        route(Direction.CLIENT_TO_AGENT, client_in, to_agent),
+        route(Direction.AGENT_TO_CLIENT, from_agent, client_out),
         Route(Direction.AGENT_STDERR, from_stderr, log, owns_sink=False),
     )
-    session = _Session(config, process, writer, Recorder(Redactor(config.rules)), log)
-    session.relay = Relay(routes, session.recorded, session.ended)
+    session.relay = Relay(routes, recorded, ended)
     try:
         await session.run(signals)
     finally:
@@ -155,7 +174,10 @@ async def _record(
             process.kill()
         with trio.CancelScope(shield=True):
             await process.wait()
-    return session.finish()
+    result = session.finish()
+    if session.faults is not None:
+        await session.faults.linger(signals, signalled=session.closed_first == "signal")
+    return result
 
 
 @attrs.define(eq=False)
@@ -172,6 +194,7 @@ class _Session:
     outputs_open: int = len(_OUTPUTS)
     closed_first: str | None = None
     reported: bool = False
+    faults: RecordFaults | None = None  # with --fault
 
     def now(self) -> float:
         return time.monotonic() - self.started
@@ -181,6 +204,10 @@ class _Session:
         async with trio.open_nursery() as nursery:
             if signals is not None:
                 nursery.start_soon(self._forward_signals, signals, nursery)
+            if self.faults is not None:
+                nursery.start_soon(
+                    self.faults.end_agent_after_crash, self.process, self.config.grace
+                )
             nursery.start_soon(_run_relay, self.relay)
             await self.process.wait()
             with trio.move_on_after(self.config.drain):
@@ -211,13 +238,16 @@ class _Session:
         returncode = self.process.returncode
         assert returncode is not None
         status = exit_status(returncode)
+        closed_first = self.closed_first or "agent"
+        if self.faults is not None:  # what the client saw: a crash's status, an early end
+            status, closed_first = self.faults.seen(status, closed_first)
         footer = Footer(
             t=round(self.now(), 6),
             ended=utc_now(),
             status=status,
             exit_code=returncode if returncode >= 0 else None,
             signal=-returncode if returncode < 0 else None,
-            closed_first=self.closed_first or "agent",
+            closed_first=closed_first,
             frames={d.value: n for d, n in self.recorder.counts.items()},
             dropped=self.writer.dropped,
         )

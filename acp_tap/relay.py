@@ -25,9 +25,11 @@ import collections
 import contextlib
 import errno
 import fcntl
+import math
 import os
 import select
 import stat
+import time
 from collections.abc import Callable, Sequence
 
 import attrs
@@ -175,6 +177,14 @@ class Route:
         if self.source < 0:
             self._close_sink()
 
+    def next_due(self) -> float | None:
+        """When the route has output to release by itself, on ``time.monotonic()``'s clock
+        (None: none). Only :class:`acp_tap.faults.live.FaultRoute` holds output (``--fault``)."""
+        return None
+
+    def release(self, now: float) -> None:
+        """Send the output held until ``now`` (see :meth:`next_due`)."""
+
     def close(self) -> None:
         """Close what the route still owns; what was not written yet is dropped."""
         if self.source >= 0:
@@ -244,19 +254,18 @@ class Relay:
         polled: dict[int, int] = {}
         wanted: dict[int, tuple[Route, int]] = {}
         recorded, ended = self.recorded, self.ended
+        timed = [r for r in self.routes if type(r).next_due is not Route.next_due]  # faults
         while True:
-            wanted.clear()
-            for route in self.routes:
-                interest = route.interest()
-                if interest is not None:
-                    wanted[interest[0]] = (route, interest[1])
-            if not wanted:
+            self._interests(wanted)
+            due = _next_due(timed) if timed else None
+            if not wanted and due is None:
                 return
             _sync(poller, polled, wanted)
             chunks: list[tuple[Route, bytes]] = []
             ends: list[Route] = []
             stopping = False
-            for fd, _ in poller.poll():
+            wait = None if due is None else max(0, math.ceil((due - time.monotonic()) * 1000))
+            for fd, _ in poller.poll(wait):
                 if fd == stop:
                     stopping = True
                     continue
@@ -274,8 +283,24 @@ class Relay:
                 recorded(route.direction, chunk)
             for route in ends:
                 ended(route.direction)
+            for route in timed:
+                route.release(time.monotonic())
             if stopping:
                 return
+
+    def _interests(self, wanted: dict[int, tuple[Route, int]]) -> None:
+        """Fill ``wanted`` with what to poll."""
+        wanted.clear()
+        for route in self.routes:
+            interest = route.interest()
+            if interest is not None:
+                wanted[interest[0]] = (route, interest[1])
+
+
+def _next_due(routes: list[Route]) -> float | None:
+    """When the first of ``routes`` has held output to release (None: none holds any)."""
+    dues = [due for route in routes if (due := route.next_due()) is not None]
+    return min(dues) if dues else None
 
 
 def _sync(

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHELL = {
     "acp_tap.cli",
     "acp_tap.record",
+    "acp_tap.record_faults",
     "acp_tap.stdio",
     "acp_tap.testing",
     "acp_tap.pytest_plugin",

@@ -8,7 +8,14 @@ from collections.abc import Callable, Iterator
 import attrs
 
 from acp_tap.cassette.codec import decode_line
-from acp_tap.cassette.model import FORMAT_VERSION, Footer, Frame, Header, Record
+from acp_tap.cassette.model import (
+    READABLE_FORMATS,
+    Footer,
+    Frame,
+    Header,
+    Injection,
+    Record,
+)
 from acp_tap.errors import CassetteFormatError
 
 
@@ -21,6 +28,7 @@ class Cassette:
     frames: tuple[Frame, ...]
     footer: Footer | None  # None when the recording was cut short (e.g. SIGKILL)
     warnings: tuple[str, ...] = ()
+    injections: tuple[Injection, ...] = ()  # faults injected while recording (format 2)
 
 
 def iter_records(path: str | os.PathLike[str]) -> Iterator[tuple[int, Record]]:
@@ -58,6 +66,7 @@ class CassetteBuilder:
     header: Header | None = None
     footer: Footer | None = None
     warnings: list[str] = attrs.field(factory=list)
+    injections: list[Injection] = attrs.field(factory=list)  # kept apart from the frames
 
     @property
     def in_frames(self) -> bool:
@@ -85,6 +94,8 @@ class CassetteBuilder:
             raise CassetteFormatError(name, lineno, "the first record must be the header")
         elif isinstance(record, Frame):
             self.on_frame(record)
+        elif isinstance(record, Injection):
+            self.injections.append(record)
         else:
             self.footer = record
         return True
@@ -97,15 +108,23 @@ class CassetteBuilder:
             )
         if self.footer is None:
             self.warnings.append(f"{self.name}: no footer; the recording was cut short")
-        return Cassette(self.name, self.header, tuple(frames), self.footer, tuple(self.warnings))
+        return Cassette(
+            self.name,
+            self.header,
+            tuple(frames),
+            self.footer,
+            tuple(self.warnings),
+            tuple(self.injections),
+        )
 
 
 def check_format(header: Header, path: str, lineno: int) -> None:
     """Refuse a cassette written in a format version this acp-tap does not know."""
-    if header.format != FORMAT_VERSION:
+    if header.format not in READABLE_FORMATS:
+        known = " and ".join(map(str, sorted(READABLE_FORMATS)))
         raise CassetteFormatError(
             path,
             lineno,
-            f"cassette format {header.format} is not supported (this acp-tap reads format "
-            f"{FORMAT_VERSION}); upgrade acp-tap or re-record the cassette",
+            f"cassette format {header.format} is not supported (this acp-tap reads formats "
+            f"{known}); upgrade acp-tap or re-record the cassette",
         )

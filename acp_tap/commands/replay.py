@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -180,6 +181,8 @@ def run(args: argparse.Namespace) -> int:
         gc.enable()
     for warning in cassette.warnings:
         print(f"acp-tap replay: warning: {warning}", file=sys.stderr)
+    if cassette.header.faults and not options.faults:
+        _warn_recorded_faults(args.cassette, cassette.header.faults)
     engine = ReplayEngine.from_plan(plan, options)
     if args.report is not None:
         return _run_reporting(engine, args.report)
@@ -190,6 +193,27 @@ def run(args: argparse.Namespace) -> int:
 
     status: int = trio.run(main)
     return status
+
+
+def _warn_recorded_faults(path: str, specs: tuple[str, ...]) -> None:
+    """The cassette was recorded with faults: say that they are not replayed, and how to."""
+    from acp_tap.cassette.model import Direction
+    from acp_tap.faults.spec import parse_fault
+
+    agent_side = []
+    for position, spec in enumerate(specs, start=1):
+        try:
+            fault = parse_fault(spec, position, record=True)
+        except ValueError:
+            continue
+        if fault.direction is Direction.AGENT_TO_CLIENT:
+            agent_side.append(f"--fault {shlex.quote(spec)}")
+    how = f" (to show the client those again: {' '.join(agent_side)})" if agent_side else ""
+    print(
+        f"acp-tap replay: warning: {path} was recorded with faults; the replay sends what "
+        f"the agent sent{how}",
+        file=sys.stderr,
+    )
 
 
 def _run_reporting(engine: ReplayEngine, path: Path) -> int:

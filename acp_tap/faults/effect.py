@@ -11,9 +11,11 @@ pieces if ``slice`` says so.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import attrs
 
+from acp_tap.cassette.codec import dumps_compact
 from acp_tap.faults.select import draw
 from acp_tap.faults.spec import ENDING, WITHHOLDING, Fault, FaultKind
 
@@ -134,6 +136,12 @@ def pieces(line: bytes, size: int, gap: float) -> list[Step]:
             steps.append(Hold(gap))
         steps.append(Write(line[start : start + size]))
     return steps
+
+
+def error_response(request_id: Any, fault: Fault) -> bytes:
+    """The JSON-RPC error an ``error`` fault sends instead of the result for ``request_id``."""
+    error = {"code": fault.code, "message": fault.message}
+    return dumps_compact({"jsonrpc": "2.0", "id": request_id, "error": error}) + b"\n"
 
 
 def withholds(faults: Sequence[Fault]) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from acp_tap.cassette.model import Direction, Footer, Frame, Header, Record
+from acp_tap.cassette.model import Direction, Footer, Frame, Header, Injection, Record
 from acp_tap.inspect.cross_frame import CrossFrameRules
 from acp_tap.inspect.rules import RULES, At, Finding, Findings, Rule, Severity
 from acp_tap.inspect.schema import AcpSchema, load_schema
@@ -58,8 +58,9 @@ class Checker:
                 self._headless = True
             if isinstance(record, Footer):
                 self._footer = record
-            else:
+            elif isinstance(record, Frame):
                 self._frame(line, record)
+            # a fault record says what acp-tap injected: not the agent's or the client's doing
         return self._findings.take()
 
     def finish(self) -> list[Finding]:
@@ -122,5 +123,7 @@ def _kind(record: Record) -> str:
         if isinstance(record, Header)
         else "footer"
         if isinstance(record, Footer)
+        else "fault record"
+        if isinstance(record, Injection)
         else "frame"
     )

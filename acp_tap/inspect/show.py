@@ -61,8 +61,8 @@ class Filter:
             return False
         if self.methods:
             names = [n for n in (event.method, event.update) if n]
-            if event.kind == "stderr":
-                names.append("stderr")
+            if event.kind in ("stderr", "fault"):
+                names.append(event.kind)
             return any(fnmatch.fnmatchcase(n, g) for n in names for g in self.methods)
         return True
 
@@ -157,7 +157,13 @@ def render(event: Event, colour: bool = False) -> str:
     return "\n".join([f"{first}  {paint(style, lines[0])}", *rest])
 
 
-_PLAIN_LABELS = {"header": "recording", "footer": "exit", "stderr": "stderr", "invalid": "invalid"}
+_PLAIN_LABELS = {
+    "header": "recording",
+    "footer": "exit",
+    "stderr": "stderr",
+    "invalid": "invalid",
+    "fault": "⚡ injected",
+}
 
 
 def _label(event: Event) -> str:

@@ -17,7 +17,6 @@ from typing import Any
 
 import attrs
 
-from acp_tap.cassette.codec import dumps_compact
 from acp_tap.cassette.model import Payload
 from acp_tap.faults.effect import (
     End,
@@ -26,6 +25,7 @@ from acp_tap.faults.effect import (
     Write,
     effect,
     effective,
+    error_response,
     hold_seconds,
     withholds,
 )
@@ -69,12 +69,6 @@ def consequence(fault: Fault, seconds: float) -> str:
         FaultKind.GARBAGE: f"a line that is not JSON sent before it: {fault.text!r}",
         FaultKind.CORRUPT: "cut in half: invalid JSON, then a newline",
     }[kind]
-
-
-def error_response(live_id: Any, fault: Fault) -> bytes:
-    """The JSON-RPC error an ``error`` fault answers instead of the recorded result."""
-    error = {"code": fault.code, "message": fault.message}
-    return dumps_compact({"jsonrpc": "2.0", "id": live_id, "error": error}) + b"\n"
 
 
 @attrs.define(eq=False)
