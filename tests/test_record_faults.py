@@ -16,6 +16,7 @@ from acp_tap.cassette.model import Direction, Injection
 from acp_tap.cassette.reader import load
 from tests.helpers import python_agent
 from tests.replay_support import prompt, result, update
+from tests.test_replay_faults_e2e import assert_took
 
 AGENT = python_agent(
     """
@@ -147,16 +148,7 @@ def check_hold(case: Case, arrivals: list[tuple[float, bytes]], began: float) ->
         took = arrivals[0][0] - began  # the prompt reached the agent late
         assert 0.3 <= took <= 0.3 * 1.5 + 0.2 + 0.3, took  # + the agent's own start
         return
-    done, start = 0, None
-    for at, chunk in arrivals:
-        done += len(chunk)
-        if start is None and done >= len(ONE):
-            start = at
-        if done >= len(ONE) + len(TWO):
-            took = at - (start or at)
-            assert case.hold - 0.01 <= took <= case.hold * 1.5 + 0.2, (took, case.hold)
-            return
-    raise AssertionError("TWO never arrived")
+    assert_took(arrivals, len(ONE), len(TWO), case.hold)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.spec.split(",")[0] for c in CASES])

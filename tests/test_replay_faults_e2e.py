@@ -114,24 +114,29 @@ async def converse(
     return arrivals
 
 
+def assert_took(
+    arrivals: list[tuple[float, bytes]], before: int, size: int, expected: float
+) -> None:
+    """From the arrival of the first ``before`` bytes to that of the ``size`` after them took
+    ``expected`` seconds, within +50 % / +200 ms."""
+    done, start = 0, None
+    for at, chunk in arrivals:
+        done += len(chunk)
+        if start is None and done >= before:
+            start = at
+        if done >= before + size:
+            took = at - (start or at)
+            assert expected - 0.01 <= took <= expected * 1.5 + 0.2, (took, expected)
+            return
+    raise AssertionError(f"only {done} bytes arrived")
+
+
 def check_timing(case: Case, arrivals: list[tuple[float, bytes]]) -> None:
     """The hold (delay) or the pieces' gaps (slice) took as long as the fault says."""
     if case.hold is None:
         return
     seconds, gaps = case.hold
-    expected = seconds + gaps
-    done, start = 0, None
-    for at, chunk in arrivals:
-        done += len(chunk)
-        if start is None and done >= len(HEAD):
-            start = at
-        if done >= len(HEAD) + len(TWO):
-            took = at - (start or at)
-            assert expected <= took + 0.01, (took, expected)
-            assert took <= expected * 1.5 + 0.2, (took, expected)
-            break
-    else:
-        raise AssertionError("TWO never arrived")
+    assert_took(arrivals, len(HEAD), len(TWO), seconds + gaps)
     if gaps:
         assert len(arrivals) >= 5  # the pieces came apart
 

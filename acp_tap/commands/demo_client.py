@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 
-from acp_tap.commands.options import positive_number
+from acp_tap.commands.options import after_dashes, positive_number
 
 EXIT_GRACE = 2.0
 """Seconds the agent has to exit once its stdin is closed, before it is killed."""
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
     from acp_tap.errors import UsageError
 
-    agent = args.agent[1:] if args.agent[:1] == ["--"] else args.agent
+    agent = after_dashes(args.agent)
     if not agent:
         raise UsageError("demo-client needs the agent command after --")
     status: int = trio.run(drive, agent, args.timeout)

@@ -46,3 +46,27 @@ def seconds_or_zero(text: str) -> float:
     if not value >= 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be 0 or a positive number of seconds, not {text}")
     return value
+
+
+def add_fault_options(parser: argparse.ArgumentParser, where: str) -> None:
+    """--fault and --fault-seed, shared by ``replay`` and ``record`` (``where``: the help's
+    pointer to the kinds)."""
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help=f"inject a fault: KIND[:key=value,...] (repeatable; {where})",
+    )
+    parser.add_argument(
+        "--fault-seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the faults' p and jitter draws (default 0)",
+    )
+
+
+def after_dashes(words: list[str]) -> list[str]:
+    """A command given after ``--`` (argparse's REMAINDER keeps the ``--``)."""
+    return words[1:] if words[:1] == ["--"] else words

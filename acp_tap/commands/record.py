@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from acp_tap.commands.options import add_redaction_options
+from acp_tap.commands.options import add_fault_options, add_redaction_options
 from acp_tap.errors import UsageError
 
 DESCRIPTION = """\
@@ -76,20 +76,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="after forwarding SIGINT/SIGTERM/SIGHUP, wait this long before killing the agent "
         "(default 3)",
     )
-    parser.add_argument(
-        "--fault",
-        action="append",
-        default=[],
-        metavar="SPEC",
-        help="inject a fault: KIND[:key=value,...] (repeatable; see above and acp-tap replay -h)",
-    )
-    parser.add_argument(
-        "--fault-seed",
-        type=int,
-        default=0,
-        metavar="N",
-        help="seed of the faults' p and jitter draws (default 0)",
-    )
+    add_fault_options(parser, "see above and acp-tap replay -h")
     parser.add_argument("command", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
 

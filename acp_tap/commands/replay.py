@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from acp_tap.commands.options import positive_number, seconds_or_zero
+from acp_tap.commands.options import add_fault_options, positive_number, seconds_or_zero
 from acp_tap.errors import UsageError
 
 if TYPE_CHECKING:
@@ -123,20 +123,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--stderr", action="store_true", help="replay the agent's recorded stderr lines too"
     )
-    parser.add_argument(
-        "--fault",
-        action="append",
-        default=[],
-        metavar="SPEC",
-        help="inject a fault: KIND[:key=value,...] (repeatable; see above)",
-    )
-    parser.add_argument(
-        "--fault-seed",
-        type=int,
-        default=0,
-        metavar="N",
-        help="seed of the faults' p and jitter draws (default 0)",
-    )
+    add_fault_options(parser, "see above")
     parser.add_argument(
         "--report",
         type=Path,

@@ -8,7 +8,7 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
-from acp_tap.commands.options import positive_number
+from acp_tap.commands.options import after_dashes, positive_number
 
 DESCRIPTION = """\
 Run CLIENT once per scenario, with `acp-tap replay` of CASSETTE as its agent: the clean
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from acp_tap.torture.scenarios import scenarios
     from acp_tap.torture.table import Outcome, Table, summary, to_json
 
-    client = args.client[1:] if args.client[:1] == ["--"] else args.client
+    client = after_dashes(args.client)
     if not client:
         raise UsageError("torture needs the client command after --, with {agent} in it")
     if not any("{agent}" in arg for arg in client):
