@@ -210,7 +210,8 @@ class _Session:
                 )
             nursery.start_soon(_run_relay, self.relay)
             await self.process.wait()
-            with trio.move_on_after(self.config.drain):
+            held = self.faults.holding() if self.faults is not None else 0.0
+            with trio.move_on_after(self.config.drain + held):
                 await self.outputs_done.wait()
             nursery.cancel_scope.cancel()
 

@@ -24,10 +24,7 @@ from acp_tap.cassette.model import Direction, Injection
 from acp_tap.cassette.recorder import Batch, Recorder
 from acp_tap.cassette.writer import CassetteWriter
 from acp_tap.faults.live import FaultLayer, FaultRoute
-from acp_tap.faults.spec import Fault, FaultKind
-
-HANG_LINGER = 60.0
-"""Seconds the client's stdout stays open after the agent exited, once a hang fired."""
+from acp_tap.faults.spec import HANG_LINGER, Fault, FaultKind
 
 Hook = Callable[..., None]
 
@@ -70,6 +67,10 @@ class RecordFaults:
         (``started``: the ``time.monotonic()`` the cassette's times count from)."""
 
         def hook(direction: Direction, *chunk: bytes) -> None:
+            route = self.routes.get(direction)
+            if not chunk and route is not None and route.holding:  # the end, after the held
+                route.when_drained = lambda: hook(direction)
+                return
             seq, count = recorder.seq, recorder.counts[direction]
             recorded(direction, *chunk)
             for fired in self.layer.take(direction):
@@ -88,6 +89,10 @@ class RecordFaults:
                 writer.put(Batch(1, (line,), len(line)))
 
         return hook
+
+    def holding(self) -> float:
+        """Seconds until the output held for faults is all out (the session waits for it)."""
+        return max((route.holding for route in self.routes.values()), default=0.0)
 
     def ended(self, kind: FaultKind, status: int) -> None:
         """A crash, hang or close went out (relay thread): end what the client must see end."""

@@ -231,3 +231,31 @@ def test_without_faults_the_header_and_routes_are_unchanged(tmp_path: Path) -> N
     head = cassette.read_bytes().split(b"\n", 1)[0]
     assert b'"format":1' in head
     assert b'"faults"' not in head
+
+
+def test_output_held_when_the_agent_exits_still_reaches_the_client(tmp_path: Path) -> None:
+    """An agent that writes its last line and exits: the delayed line still goes out, on
+    time, then the client's stdout ends and the cassette is complete."""
+    cassette = tmp_path / "last.ndjson"
+    agent = python_agent('import sys; sys.stdout.write(\'{"jsonrpc":"2.0","method":"bye"}\\n\')')
+    argv = [sys.executable, "-m", "acp_tap", "record", "-q", "-o", str(cassette)]
+
+    async def main() -> tuple[float, bytes, int]:
+        proc = await trio.lowlevel.open_process(
+            [*argv, "--fault", "delay:ms=2500", "--", *agent], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        began, got = trio.current_time(), b""
+        with trio.fail_after(10):
+            while chunk := await proc.stdout.receive_some():
+                got += chunk
+            took = trio.current_time() - began
+            return took, got, await proc.wait()
+
+    took, got, status = trio.run(main)
+    assert (got, status) == (b'{"jsonrpc":"2.0","method":"bye"}\n', 0)
+    assert 2.5 <= took <= 2.5 * 1.5 + 0.2 + 0.5  # (+ start-up)
+    recorded = load(cassette)
+    assert recorded.footer is not None
+    assert [(r.kind, r.on) for r in recorded.injections] == [("delay", 1)]

@@ -52,9 +52,6 @@ examples:
   acp-tap replay --fault 'delay:ms=500,jitter=200,p=0.3' --fault-seed 7 session.ndjson
 """
 
-HANG_LINGER = 60.0
-"""Seconds a replay hung by a ``hang`` fault keeps stdout open after its client closed stdin."""
-
 
 EPILOG = """\
 exit status:
@@ -267,6 +264,8 @@ def _run_reporting(engine: ReplayEngine, path: Path) -> int:
 async def _linger() -> None:
     """What a replay hung by a fault does once its client closed stdin: keep stdout open."""
     import trio
+
+    from acp_tap.faults.spec import HANG_LINGER
 
     await trio.sleep(HANG_LINGER)
 

@@ -152,6 +152,12 @@ class FaultRoute(Route):
     _lines: int = 0
     _stopped: bool = False  # after hang, close or crash: nothing more is forwarded
     _closing: bool = False  # the sink closes once the held output is out
+    when_drained: Callable[[], None] | None = None  # called once no output is held
+
+    @property
+    def holding(self) -> float:
+        """Seconds until the held output is all out (0: none is held)."""
+        return max(0.0, self._cursor - self.layer.clock()) if self._held else 0.0
 
     def send(self, data: bytes) -> None:
         """A chunk read from the source: forward its lines as the faults say."""
@@ -199,6 +205,9 @@ class FaultRoute(Route):
             _, item = held.popleft()
             self._do(item)
         self._close_when_done()
+        if not held and (drained := self.when_drained) is not None:
+            self.when_drained = None
+            drained()
 
     def _line(self, content: bytes, eol: bytes) -> None:
         self._lines += 1

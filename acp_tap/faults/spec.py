@@ -57,6 +57,10 @@ CLIENT_SIDE = frozenset(
 )
 """The kinds that apply to what the client sends (``dir=c2a``, record only)."""
 
+HANG_LINGER = 60.0
+"""Seconds a hung agent's output stays open after its client closed its input (replay) or
+after the real agent exited (record), unless acp-tap is killed or signalled first."""
+
 GARBAGE_TEXT = "acp-tap: injected log line on stdout (fault garbage)"
 STDERR_TEXT = "acp-tap: injected noise on stderr (fault stderr)"
 ERROR_MESSAGE = "Internal error (injected by acp-tap)"
