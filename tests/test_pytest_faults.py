@@ -129,3 +129,27 @@ def test_the_readme_virtual_time_example_passes(pytester: pytest.Pytester) -> No
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--durations=1")
     result.assert_outcomes(passed=1)
     assert INI  # the example needs no ini file: it marks itself for pytest-trio
+
+
+def test_pacing_options_in_the_marker(project: pytest.Pytester) -> None:
+    """realtime=True is speed 1; speed=X is taken as given; a bad speed is a usage error."""
+    project.makepyfile(
+        test_client="""
+        import pytest
+
+        @pytest.mark.acp_cassette("prompt-turn.ndjson", realtime=True, fault_seed=3)
+        def test_realtime(acp_agent):
+            assert (acp_agent.options.speed, acp_agent.options.fault_seed) == (1.0, 3)
+            assert "--speed" in acp_agent.argv and "--fault-seed" in acp_agent.argv
+            acp_agent.faults = ["drop:p=0.5"]
+            assert acp_agent.argv[acp_agent.argv.index("--fault") + 1] == "drop:p=0.5"
+            pytest.skip("nothing to replay")
+
+        @pytest.mark.acp_cassette("prompt-turn.ndjson", speed=0)
+        def test_bad_speed(acp_agent):
+            pass
+        """
+    )
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(skipped=1, errors=1)
+    result.stdout.fnmatch_lines(["*acp_cassette: speed must be a positive number, not 0*"])
