@@ -37,11 +37,13 @@ SUBCOMMANDS = (
     "acp_tap.commands.replay",
     "acp_tap.commands.demo",
     "acp_tap.commands.demo_session",
+    "acp_tap.commands.demo_client",
     "acp_tap.commands.show",
     "acp_tap.commands.check",
     "acp_tap.commands.redact",
     "acp_tap.commands.diff",
     "acp_tap.commands.rerun",
+    "acp_tap.commands.torture",
 )
 
 

@@ -20,6 +20,14 @@ Precedence: command line > marker > ini file.
 - ``--acp-stall-timeout SECONDS`` (ini ``acp_stall_timeout``, the marker's
   ``stall_timeout=``): client silence that makes a stall (default 1; 0: never). A stalled
   test fails within it, with what the replay held and why.
+- the marker's ``faults=["crash:update=agent_message_chunk,nth=3", ...]`` and
+  ``fault_seed=`` (or ``acp_agent.faults = [...]`` before the agent starts): what the
+  client is sent instead (``acp-tap replay --fault``); the faults that fired are attached
+  to the report, and the replay's exit status is theirs (mismatches still fail the test).
+- the marker's ``realtime=True`` or ``speed=X``: the recorded gaps between frames. In
+  process (``connect()``) they, and ``delay`` faults, pass on trio's clock: under
+  pytest-trio's ``autojump_clock`` a 90 s gap takes no wall time, while the client's own
+  timeouts run on the same clock.
 
 Asyncio clients (the official SDK's ``acp.connect_to_agent``) use ``async with
 acp_agent.asyncio_streams() as (reader, writer)`` under pytest-asyncio or anyio.
@@ -57,8 +65,9 @@ _RECORDED = pytest.StashKey[list[str]]()
 
 MARKER = (
     "acp_cassette(name=None, *, ignore=(), allow_repeats=False, allow_unused=False, "
-    "stderr=False, on_mismatch='error', stall_timeout=1.0, agent=None): the cassette the "
-    "acp_agent fixture replays (default: cassettes/<module>/<test>.ndjson next to the test file)"
+    "stderr=False, on_mismatch='error', stall_timeout=1.0, faults=(), fault_seed=0, "
+    "realtime=False, speed=None, agent=None): the cassette the acp_agent fixture replays "
+    "(default: cassettes/<module>/<test>.ndjson next to the test file)"
 )
 
 
@@ -140,7 +149,18 @@ def cassette_path(request: pytest.FixtureRequest) -> Path:
 
 
 MARKER_OPTIONS = frozenset(
-    {"ignore", "allow_repeats", "allow_unused", "stderr", "on_mismatch", "stall_timeout"}
+    {
+        "ignore",
+        "allow_repeats",
+        "allow_unused",
+        "stderr",
+        "on_mismatch",
+        "stall_timeout",
+        "faults",
+        "fault_seed",
+        "realtime",
+        "speed",
+    }
 )
 
 
@@ -163,6 +183,8 @@ def stall_timeout(config: pytest.Config, marker: pytest.Mark | None) -> float:
 
 
 def _options(config: pytest.Config, marker: pytest.Mark | None) -> ReplayOptions:
+    from acp_tap.errors import UsageError
+    from acp_tap.faults.spec import parse_faults
     from acp_tap.replay.actions import OnMismatch, ReplayOptions
 
     kwargs: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
@@ -170,7 +192,20 @@ def _options(config: pytest.Config, marker: pytest.Mark | None) -> ReplayOptions
     unknown = kwargs.keys() - MARKER_OPTIONS
     if unknown:
         raise pytest.UsageError(f"acp_cassette: unknown option(s) {', '.join(sorted(unknown))}")
+    specs = kwargs.get("faults", ())
+    try:
+        faults = parse_faults([specs] if isinstance(specs, str) else list(specs))
+    except UsageError as exc:
+        pytest.fail(f"acp-tap: acp_cassette(faults=...): {exc}", pytrace=False)
+    speed = kwargs.get("speed")
+    if kwargs.get("realtime"):
+        speed = 1.0
+    if speed is not None and not 0 < float(speed) < math.inf:
+        raise pytest.UsageError(f"acp_cassette: speed must be a positive number, not {speed!r}")
     return ReplayOptions(
+        faults=faults,
+        fault_seed=int(kwargs.get("fault_seed", 0)),
+        speed=None if speed is None else float(speed),
         ignore=tuple(kwargs.get("ignore", ())),
         allow_repeats=bool(kwargs.get("allow_repeats", False)),
         allow_unused=bool(kwargs.get("allow_unused", False)),
@@ -275,6 +310,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         transcript = agent.transcript
         if transcript.lines:
             item.add_report_section("call", "acp-tap transcript", transcript.render())
+        if agent.options.faults and (fired := agent.fired):
+            item.add_report_section("call", "acp-tap faults", "\n".join(fired))
         try:
             agent.verify()
             mismatch = None

@@ -19,18 +19,24 @@ import time
 import traceback
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
 
 from acp_tap import __version__
 from acp_tap.agentgroup import AgentGroup
-from acp_tap.cassette.model import Direction, Footer, Header
+from acp_tap.cassette.model import FAULTS_FORMAT, FORMAT_VERSION, Direction, Footer, Header
 from acp_tap.cassette.recorder import Batch, Recorder
 from acp_tap.cassette.writer import CassetteWriter
 from acp_tap.errors import AgentStartError
+from acp_tap.record_report import LineCount, ending
 from acp_tap.redaction import RedactionRules, Redactor
 from acp_tap.relay import Relay, Route, prepare, write_all
+
+if TYPE_CHECKING:
+    from acp_tap.faults.spec import Fault
+    from acp_tap.record_faults import RecordFaults
 
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _OUTPUTS = (Direction.AGENT_TO_CLIENT, Direction.AGENT_STDERR)
@@ -48,6 +54,8 @@ class RecordConfig:
     grace: float = 3.0  # seconds from a forwarded signal to SIGKILL
     drain: float = 2.0  # seconds to wait for the agent's output to end after it exits
     handle_signals: bool = True
+    faults: tuple[Fault, ...] = ()  # --fault: change what the other side is sent (live.py)
+    fault_seed: int = 0
 
 
 @attrs.frozen
@@ -94,6 +102,8 @@ def make_header(config: RecordConfig) -> Header:
         platform=platform.platform(),
         pid=os.getpid(),
         redaction=config.rules.describe(),
+        faults=tuple(fault.spec for fault in config.faults),
+        format=FAULTS_FORMAT if config.faults else FORMAT_VERSION,
     )
 
 
@@ -143,13 +153,23 @@ async def _record(
     group = AgentGroup.watch(process.pid)
     for fd in (client_in, client_out, log, to_agent, from_agent, from_stderr):
         prepare(fd)
+    session = _Session(config, process, writer, Recorder(Redactor(config.rules)), log)
+    route: Callable[..., Route] = Route
+    recorded, ended = session.recorded, session.ended
+    if config.faults:  # an explicit exception to "never alter traffic": only when asked
+        from acp_tap.record_faults import RecordFaults
+
+        noise = lambda data: session.relay.send(Direction.AGENT_STDERR, data)  # noqa: E731
+        session.faults = faults = RecordFaults.of(config.faults, config.fault_seed, noise)
+        route = faults.route
+        recorded = faults.recording(session.recorder, writer, session.started, recorded)
+        ended = faults.recording(session.recorder, writer, session.started, ended)
     routes = (
-        Route(Direction.CLIENT_TO_AGENT, client_in, to_agent),
-        Route(Direction.AGENT_TO_CLIENT, from_agent, client_out, watch_sink=True),
+        route(Direction.CLIENT_TO_AGENT, client_in, to_agent),
+        route(Direction.AGENT_TO_CLIENT, from_agent, client_out, watch_sink=True),
         Route(Direction.AGENT_STDERR, from_stderr, log, owns_sink=False),
     )
-    session = _Session(config, process, writer, Recorder(Redactor(config.rules)), log)
-    session.relay = Relay(routes, session.recorded, session.ended, session.lost)
+    session.relay = Relay(routes, recorded, ended, session.lost)
     try:
         await session.run(signals)
     finally:
@@ -158,27 +178,10 @@ async def _record(
         with trio.CancelScope(shield=True):
             await process.wait()
         group.end(config.grace)
-    return session.finish()
-
-
-@attrs.define
-class LineCount:
-    """Lines seen per stream once the recording has stopped (disk full, a recorder bug)."""
-
-    lines: dict[Direction, int] = attrs.field(factory=lambda: dict.fromkeys(Direction, 0))
-    _open: set[Direction] = attrs.field(factory=set)  # streams whose last line is unfinished
-
-    def count(self, direction: Direction, chunk: bytes | None = None) -> None:
-        """Count the lines ``chunk`` ends (or, with no chunk, the stream's last line)."""
-        if chunk is None:
-            self.lines[direction] += direction in self._open
-            self._open.discard(direction)
-            return
-        self.lines[direction] += chunk.count(b"\n")
-        if chunk.endswith(b"\n"):
-            self._open.discard(direction)
-        elif chunk:
-            self._open.add(direction)
+    result = session.finish()
+    if session.faults is not None:
+        await session.faults.linger(signals, signalled=session.closed_first == "signal")
+    return result
 
 
 @attrs.define(eq=False)
@@ -198,6 +201,7 @@ class _Session:
     client_left: set[str] = attrs.field(factory=set)  # "stdin" ended, "stdout" lost
     closed_first: str | None = None
     reported: bool = False
+    faults: RecordFaults | None = None  # with --fault
 
     def now(self) -> float:
         return time.monotonic() - self.started
@@ -207,10 +211,15 @@ class _Session:
         async with trio.open_nursery() as nursery:
             if signals is not None:
                 nursery.start_soon(self._forward_signals, signals, nursery)
+            if self.faults is not None:
+                nursery.start_soon(
+                    self.faults.end_agent_after_crash, self.process, self.config.grace
+                )
             nursery.start_soon(_run_relay, self.relay)
             nursery.start_soon(self._end_agent_when_client_gone)
             await self.process.wait()
-            with trio.move_on_after(self.config.drain):
+            held = self.faults.holding() if self.faults is not None else 0.0
+            with trio.move_on_after(self.config.drain + held):
                 await self.outputs_done.wait()
             nursery.cancel_scope.cancel()
 
@@ -261,13 +270,16 @@ class _Session:
         returncode = self.process.returncode
         assert returncode is not None
         status = exit_status(returncode)
+        closed_first = self.closed_first or "agent"
+        if self.faults is not None:  # what the client saw: a crash's status, an early end
+            status, closed_first = self.faults.seen(status, closed_first)
         footer = Footer(
             t=round(self.now(), 6),
             ended=utc_now(),
             status=status,
             exit_code=returncode if returncode >= 0 else None,
             signal=-returncode if returncode < 0 else None,
-            closed_first=self.closed_first or "agent",
+            closed_first=closed_first,
             frames={d.value: n + self.unframed.lines[d] for d, n in self.recorder.counts.items()},
             stream_errors=dict(self.relay.errors),
         )
@@ -278,30 +290,9 @@ class _Session:
         return RecordResult(status, footer, self.writer.error)
 
     def _report(self, footer: Footer) -> None:
-        """Say what is in the cassette, truthfully: gone, cut short, incomplete or whole."""
-        writer = self.writer
-        total = sum(footer.frames.values())
-        missing = total - writer.frames_written
-        if writer.unlinked:
-            self.say(
-                f"cassette {writer.path} was deleted during the session (was its directory "
-                f"removed?): none of the {total} frames was kept"
-            )
-            return
-        if writer.error and not self.reported:
-            self.say(writer.error)
-        if writer.error or missing:
-            why = "the disk stalled" if writer.error is None else "see above"
-            self.say(
-                f"{missing} of {total} frames were not recorded ({why}); {writer.path} holds "
-                f"the first {writer.frames_written}, each whole"
-                + ("" if writer.footer else ", and no footer")
-            )
-        for direction, error in footer.stream_errors.items():
-            self.say(f"writing {direction} failed: {error}; that stream ended there")
-        if not self.config.quiet:
-            counts = ", ".join(f"{n} {d}" for d, n in footer.frames.items())
-            self.say(f"recorded {counts} frames to {writer.path}; agent status {footer.status}")
+        """Say what is in the cassette, truthfully (:func:`acp_tap.record_report.ending`)."""
+        for line in ending(self.writer, footer, quiet=self.config.quiet, said=self.reported):
+            self.say(line)
 
     def say(self, message: str) -> None:
         """Write a message to the log (once the relay has stopped; it owns the log until then)."""

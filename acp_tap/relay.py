@@ -25,9 +25,11 @@ import collections
 import contextlib
 import errno
 import fcntl
+import math
 import os
 import select
 import stat
+import time
 from collections.abc import Callable, Sequence
 
 import attrs
@@ -184,6 +186,14 @@ class Route:
         if self.source < 0:
             self._close_sink()
 
+    def next_due(self) -> float | None:
+        """When the route has output to release by itself, on ``time.monotonic()``'s clock
+        (None: none). Only :class:`acp_tap.faults.live.FaultRoute` holds output (``--fault``)."""
+        return None
+
+    def release(self, now: float) -> None:
+        """Send the output held until ``now`` (see :meth:`next_due`)."""
+
     def close(self) -> None:
         """Close what the route still owns; what was not written yet is dropped."""
         if self.source >= 0:
@@ -266,31 +276,28 @@ class Relay:
         polled: dict[int, int] = {}
         wanted: dict[int, tuple[Route, int]] = {}
         recorded, ended = self.recorded, self.ended
-        while self._interests(wanted):
+        timed = [r for r in self.routes if type(r).next_due is not Route.next_due]  # faults
+        while True:
+            active = self._interests(wanted)
+            due = _next_due(timed) if timed else None
+            if not active and due is None:
+                return
             _sync(poller, polled, wanted)
             chunks: list[tuple[Route, bytes]] = []
             ends: list[Route] = []
             stopping = False
-            for fd, events in poller.poll():
+            wait = None if due is None else max(0, math.ceil((due - time.monotonic()) * 1000))
+            for fd, events in poller.poll(wait):
                 if fd == stop:
                     stopping = True
-                    continue
-                route, what = wanted[fd]
-                if what == _IN:
-                    chunk = route.read()
-                    if chunk:
-                        route.send(chunk)
-                        chunks.append((route, chunk))
-                    elif chunk is not None:
-                        ends.append(route)
-                elif what == _OUT:
-                    route.flush()
-                elif events & _HANGUP:
-                    route.hang_up()
+                else:
+                    _serve(*wanted[fd], events, chunks, ends)
             for route, chunk in chunks:  # forward everything ready first, then record it
                 recorded(route.direction, chunk)
             for route in ends:
                 ended(route.direction)
+            for route in timed:
+                route.release(time.monotonic())
             if stopping:
                 return
 
@@ -316,6 +323,34 @@ class Relay:
         for route in watched:
             wanted.setdefault(route.sink, (route, 0))
         return True
+
+
+def _serve(
+    route: Route,
+    what: int,
+    events: int,
+    chunks: list[tuple[Route, bytes]],
+    ends: list[Route],
+) -> None:
+    """One ready descriptor of ``route``: read and forward (noting the chunk, or the end),
+    write what is pending, or note that the sink's reader left."""
+    if what == _IN:
+        chunk = route.read()
+        if chunk:
+            route.send(chunk)
+            chunks.append((route, chunk))
+        elif chunk is not None:
+            ends.append(route)
+    elif what == _OUT:
+        route.flush()
+    elif events & _HANGUP:
+        route.hang_up()
+
+
+def _next_due(routes: list[Route]) -> float | None:
+    """When the first of ``routes`` has held output to release (None: none holds any)."""
+    dues = [due for route in routes if (due := route.next_due()) is not None]
+    return min(dues) if dues else None
 
 
 def _sync(

@@ -53,6 +53,7 @@ class Run:
     reports: tuple[str, ...]
     transcript: Transcript
     marks: tuple[tuple[int, str, str], ...] = ()  # (recorded seq, kind, summary) to point at
+    faults: tuple[str, ...] = ()  # the faults that fired, and where
 
 
 def replay_options_args(options: ReplayOptions) -> list[str]:
@@ -70,6 +71,9 @@ def replay_options_args(options: ReplayOptions) -> list[str]:
         args.append("--stderr")
     if options.stall_timeout != ReplayOptions().stall_timeout:
         args += ["--stall-timeout", repr(options.stall_timeout)]
+    args += [arg for fault in options.faults for arg in ("--fault", fault.spec)]
+    if options.fault_seed:
+        args += ["--fault-seed", str(options.fault_seed)]
     return args
 
 
@@ -83,6 +87,22 @@ class FakeAgent:
     real_agent: tuple[str, ...] | None = None  # set: record this agent into the cassette
     _runs: list[Run] = attrs.field(factory=list)
     _spawned: list[Run] | None = None  # gathered once, after the test
+
+    @property
+    def faults(self) -> list[str]:
+        """The fault specs in force (``--fault``); set it to change them for later runs."""
+        return [fault.spec for fault in self.options.faults]
+
+    @faults.setter
+    def faults(self, specs: Sequence[str]) -> None:
+        from acp_tap.faults.spec import parse_faults
+
+        self.options = attrs.evolve(self.options, faults=parse_faults(list(specs)))
+
+    @property
+    def fired(self) -> list[str]:
+        """The faults that fired in every replay so far, and where."""
+        return [fault for run in self.runs() for fault in run.faults]
 
     @property
     def recording(self) -> bool:
@@ -138,6 +158,7 @@ class FakeAgent:
         transcript = Transcript()
         reports: list[str] = []
         marks: list[tuple[int, str, str]] = []
+        fired: list[str] = []
         status: int | None = None
 
         done = trio.Event()
@@ -155,6 +176,8 @@ class FakeAgent:
                     TapReceive(agent_end.receive_stream, transcript, Direction.CLIENT_TO_AGENT),
                     TapSend(agent_end.send_stream, transcript, Direction.AGENT_TO_CLIENT),
                     on_report=on_report,
+                    on_fault=fired.append,
+                    hold_after_input=False,
                 )
             finally:
                 done.set()
@@ -173,7 +196,9 @@ class FakeAgent:
                     reports.append(
                         f"the replay did not end within {timeout} s after the client closed"
                     )
-                self._runs.append(Run(status, tuple(reports), transcript, tuple(marks)))
+                self._runs.append(
+                    Run(status, tuple(reports), transcript, tuple(marks), tuple(fired))
+                )
 
     @asynccontextmanager
     async def _connect_recorder(
@@ -228,37 +253,40 @@ class FakeAgent:
             return self._spawned
         if self.real_agent is not None or not self.report_path.exists():
             return []
-        started, ended = self._wait_for_reports(REPORT_WAIT)
-        lingering = started - ended.keys()
+        started, ended, hung = self._wait_for_reports(REPORT_WAIT)
+        lingering = {pid for pid in started - ended.keys() if _alive(pid)}
         for pid in lingering:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGTERM)  # it writes its report, then exits
         if lingering:
-            started, ended = self._wait_for_reports(STOP_WAIT)
+            started, ended, _ = self._wait_for_reports(STOP_WAIT)
         runs = []
         for pid in started:
             event = ended.get(pid)
             reports: tuple[str, ...] = ()
-            if pid in lingering:
+            if pid in lingering - hung:  # a replay hung by a fault lingers on purpose
                 reports = (
                     f"the client never closed the agent's stdin: replay process {pid} was still "
                     f"running {REPORT_WAIT:g} s after the test ended, and was stopped (close "
                     "the agent's stdin, or end its process, when the client is done)",
                 )
-            if event is None:
-                runs.append(
-                    Run(None, (*reports, f"replay process {pid} wrote no report"), Transcript())
-                )
+            if event is None:  # killed: with faults, that is how a client ends a hung agent
+                gone = () if self.options.faults else (f"replay process {pid} wrote no report",)
+                runs.append(Run(None, (*reports, *gone), Transcript()))
             else:
                 transcript = Transcript.from_json(event["transcript"])
                 marks = tuple((seq, kind, text) for seq, kind, text in event.get("marks", ()))
-                runs.append(Run(event["status"], (*reports, *event["reports"]), transcript, marks))
+                faults = tuple(event.get("faults", ()))
+                runs.append(
+                    Run(event["status"], (*reports, *event["reports"]), transcript, marks, faults)
+                )
         self._spawned = runs
         return runs
 
-    def _wait_for_reports(self, seconds: float) -> tuple[set[int], dict[int, Any]]:
-        """The replay processes that started, and the end events written, after waiting up
-        to ``seconds`` for every started one to end."""
+    def _wait_for_reports(self, seconds: float) -> tuple[set[int], dict[int, Any], set[int]]:
+        """The replay processes that started, the end events written, and the replays hung
+        by a fault after their client left, after waiting up to ``seconds`` for every
+        started one to end (or hang)."""
         deadline = time.monotonic() + seconds
         while True:
             events = [
@@ -266,8 +294,9 @@ class FakeAgent:
             ]
             started = {e["pid"] for e in events if e["event"] == "start"}
             ended = {e["pid"]: e for e in events if e["event"] == "end"}
-            if started <= ended.keys() or time.monotonic() > deadline:
-                return started, ended
+            hung = {e["pid"] for e in events if e["event"] == "hung"}
+            if started <= ended.keys() | hung or time.monotonic() > deadline:
+                return started, ended, hung
             time.sleep(0.02)
 
     @property
@@ -309,8 +338,8 @@ class FakeAgent:
             )
         expected = _expected_status(self.cassette)
         problems = []
-        for n, run in enumerate(runs, start=1):
-            if self._failing(run.reports) or run.status != expected:
+        for n, run in enumerate(runs, start=1):  # with faults, they decide the status
+            if self._failing(run.reports) or (run.status != expected and not self.options.faults):
                 head = (
                     f"replay {n} of {self.cassette}: exit status {run.status}, expected {expected}"
                 )
@@ -333,6 +362,17 @@ def _expected_status(cassette: Path) -> int:
     if footer is not None and footer.closed_first == "agent":
         return footer.status
     return 0
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still exists (its client may have killed it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _render(report: Report) -> str:

@@ -39,7 +39,9 @@ async def replay_streams(
     from acp_tap.testing import Run
 
     engine = ReplayEngine.from_path(cassette, options)
-    transcript, reports, marks = Transcript(), [], []
+    transcript, reports = Transcript(), []
+    marks: list[tuple[int, str, str]] = []
+    fired: list[str] = []
 
     def on_report(report: Report) -> None:
         reports.append(report.render().rstrip("\n"))
@@ -57,13 +59,14 @@ async def replay_streams(
             timeout=timeout,
             observe=(client, agent),
             on_report=on_report,
+            on_fault=fired.append,
         ) as replay:
             yield replay.reader, replay.writer
     finally:
         status = None if replay is None else replay.status
         if replay is not None and replay.problem is not None:
             reports.append(replay.problem)
-        runs.append(Run(status, tuple(reports), transcript, tuple(marks)))
+        runs.append(Run(status, tuple(reports), transcript, tuple(marks), tuple(fired)))
 
 
 @asynccontextmanager

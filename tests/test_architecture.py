@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHELL = {
     "acp_tap.cli",
     "acp_tap.record",
+    "acp_tap.record_faults",
     "acp_tap.stdio",
     "acp_tap.testing",
     "acp_tap.testing_asyncio",
@@ -31,6 +32,7 @@ SHELL = {
     "acp_tap.replay.agent",
     "acp_tap.replay.tap",
     "acp_tap.rerun.client",
+    "acp_tap.torture.run",
 }
 """The trio shell: the only modules allowed to import trio (also enforced by ruff's TID251)."""
 

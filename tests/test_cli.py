@@ -24,7 +24,7 @@ COMMANDS = _commands()
 
 def test_every_command_is_listed() -> None:
     """The commands the tests walk through are all the CLI has."""
-    assert len(COMMANDS) == len(SUBCOMMANDS) == 9
+    assert len(COMMANDS) == len(SUBCOMMANDS) == 11
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])

@@ -454,8 +454,11 @@ def test_load_without_header(tmp_path: Path, content: bytes) -> None:
 def test_load_refuses_an_unknown_format_version(tmp_path: Path) -> None:
     """A cassette from a newer format is refused with what to do, naming file and line."""
     header, *rest = cassette_lines()
-    newer = header.replace(b'"format":1', b'"format":2')
+    newer = header.replace(b'"format":1', b'"format":3')
     name = write(tmp_path / "c.ndjson", newer, *rest)
-    with pytest.raises(CassetteFormatError, match=r"format 2 is not supported.*upgrade") as info:
+    with pytest.raises(
+        CassetteFormatError,
+        match=r"format 3 is not supported \(this acp-tap reads formats 1 and 2\).*upgrade",
+    ) as info:
         load(name)
     assert (name, 1) == (info.value.path, info.value.line)

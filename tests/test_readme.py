@@ -33,7 +33,7 @@ _BLOCK = re.compile(
 )
 _STATUS = re.compile(r"#.*\bexit status (\d+)")
 RUNNABLE = {"sh"}
-LANGUAGES = {"sh", "python", "toml", "ini", "json"}
+LANGUAGES = {"sh", "python", "toml", "ini", "json", "text"}
 
 
 @attrs.frozen

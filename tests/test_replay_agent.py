@@ -23,7 +23,7 @@ from acp_tap.replay.actions import (
     ReportKind,
     Send,
 )
-from acp_tap.replay.agent import _write, serve
+from acp_tap.replay.agent import _Hooks, _write, serve
 from acp_tap.replay.engine import MISMATCH_CODE, ReplayEngine
 from tests.helpers import run_cli
 from tests.replay_support import CWD, Recording, notification, prompt, request, result, update
@@ -358,7 +358,7 @@ async def test_pause_holds_the_stream_and_close_output_ends_it(
     for action in (Send(b"a\n"), Pause(5.0), Send(b"b\n"), CloseOutput(), Send(b"c\n"), Exit(3)):
         send.send_nowait(action)
     began = trio.current_time()
-    status = await _write(receive, agent_end.send_stream, None, None)
+    status = await _write(receive, agent_end.send_stream, None, _Hooks())
     got = b""
     while chunk := await client_end.receive_some():
         got += chunk

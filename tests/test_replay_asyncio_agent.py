@@ -30,7 +30,7 @@ from acp_tap.replay.actions import (
     Send,
     Stderr,
 )
-from acp_tap.replay.asyncio_agent import _write, in_memory, serve
+from acp_tap.replay.asyncio_agent import _Hooks, _write, in_memory, serve
 from acp_tap.replay.engine import MISMATCH_CODE, ReplayEngine
 from acp_tap.testing import FakeAgent, ReplayMismatchError
 from tests.asyncio_support import run
@@ -218,7 +218,7 @@ def test_pause_holds_the_stream_close_output_ends_it_and_exit_closes() -> None:
             queue.put_nowait(action)
         began = time.monotonic()
         writer.write(b"still read\n")
-        status = await _write(queue, agent_writer, err_writer, None)
+        status = await _write(queue, agent_writer, err_writer, _Hooks())
         elapsed = time.monotonic() - began
         err_writer.close()
         got = await reader.read()
@@ -235,12 +235,12 @@ def test_pause_holds_the_stream_close_output_ends_it_and_exit_closes() -> None:
 
 
 def test_in_memory_reports_a_replay_that_does_not_end_in_time() -> None:
-    """A replay still busy (a long Pause) after the client closed is stopped at the
-    timeout, and the problem says so."""
+    """A replay that does not end after the client closed (here, one that never exits) is
+    stopped at the timeout, and the problem says so."""
 
     class Stuck(ReplayEngine):
         def close(self, now: float) -> list[Action]:
-            return [Pause(60.0), Exit(0)]
+            return []
 
     async def main() -> tuple[int | None, str | None]:
         engine = Stuck.from_path(FIXTURES / "handshake.ndjson", ReplayOptions(allow_unused=True))

@@ -28,6 +28,7 @@ from acp_tap.cassette.model import (
     Footer,
     Frame,
     Header,
+    Injection,
     Payload,
     Record,
     converter,
@@ -85,8 +86,10 @@ def dumps_compact(value: Any) -> bytes:
         return json.dumps(value, separators=(",", ":")).encode("ascii")
 
 
-def encode_record(record: Header | Footer) -> bytes:
-    """Encode a header or footer as one cassette line."""
+def encode_record(record: Header | Footer | Injection) -> bytes:
+    """Encode a header, a footer or a fault record as one cassette line."""
+    if isinstance(record, Injection):
+        return encode_injection(record)
     return dumps_compact(converter.unstructure(record)) + b"\n"
 
 
@@ -175,6 +178,8 @@ def _decode_general(line: bytes, path: str, lineno: int) -> Record:
         del text
         return _decode_frame(obj, (line, end), deep, path, lineno)
     kind = obj.get("type")
+    if kind == "fault":
+        return _decode_injection(obj, path, lineno)
     cls: type[Header] | type[Footer]
     if kind == "header":
         cls = Header
@@ -192,6 +197,35 @@ def _decode_general(line: bytes, path: str, lineno: int) -> Record:
     if isinstance(record, Footer) and record.t < 0:
         raise CassetteFormatError(path, lineno, "bad footer: 't' is negative")
     return record
+
+
+_INJECTION_KEYS = ("type", "t", "on", "dir", "fault", "kind")
+
+
+def encode_injection(record: Injection) -> bytes:
+    """A fault record as one cassette line: its fields, then its details."""
+    head = {"type": "fault", "t": round(record.t, 6), "on": record.on, "dir": record.dir.value}
+    body = {"fault": record.fault, "kind": record.kind, **record.detail}
+    return dumps_compact({**head, **body}) + b"\n"
+
+
+def _decode_injection(obj: dict[str, Any], path: str, lineno: int) -> Injection:
+    t, on, fault, kind = obj.get("t"), obj.get("on"), obj.get("fault"), obj.get("kind")
+    if not (
+        isinstance(t, int | float)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in (on, fault))
+        and isinstance(kind, str)
+    ):
+        raise CassetteFormatError(
+            path, lineno, "bad fault record: needs number t, integers on and fault, string kind"
+        )
+    try:
+        direction = Direction(str(obj.get("dir")))
+    except ValueError as exc:
+        raise CassetteFormatError(path, lineno, f"bad fault record: {exc}") from None
+    detail = {k: v for k, v in obj.items() if k not in _INJECTION_KEYS}
+    assert isinstance(on, int) and isinstance(fault, int)
+    return Injection(t=float(t), on=on, dir=direction, fault=fault, kind=kind, detail=detail)
 
 
 def _usual_frame(line: bytes) -> Frame | None:

@@ -18,6 +18,10 @@ import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
 FORMAT_VERSION = 1
+FAULTS_FORMAT = 2
+"""The format of a cassette recorded with ``--fault``: it holds fault records, which a
+reader of format 1 would not know (it refuses the cassette instead of misreading it)."""
+READABLE_FORMATS = frozenset({FORMAT_VERSION, FAULTS_FORMAT})
 
 
 class Direction(enum.StrEnum):
@@ -66,6 +70,7 @@ class Header:
     platform: str
     pid: int
     redaction: tuple[str, ...] = ()
+    faults: tuple[str, ...] = ()  # the --fault specs in force (format 2), in order
 
 
 @attrs.frozen
@@ -122,7 +127,21 @@ class Footer:
     """Streams whose writing failed (``a2c``: the client's stdout was full), by ``dir``."""
 
 
-Record = Header | Frame | Footer
+@attrs.frozen(kw_only=True)
+class Injection:
+    """A fault that fired while recording (format 2): the other side did not get frame
+    ``on`` (of direction ``dir``) as recorded; ``detail`` says what it got instead."""
+
+    type: str = "fault"
+    t: float
+    on: int  # the seq of the frame it acted on
+    dir: Direction
+    fault: int  # its position in the header's ``faults`` (1-based)
+    kind: str  # delay, slice, hang, crash, close, drop, duplicate, garbage, corrupt...
+    detail: dict[str, Any] = attrs.field(factory=dict)  # hold, pieces, cut, status, line...
+
+
+Record = Header | Frame | Footer | Injection
 
 
 _JSON_TYPES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
@@ -159,6 +178,9 @@ def _make_converter() -> cattrs.Converter:
         return tuple(value)
 
     conv.register_structure_hook_func(lambda kind: kind == tuple[str, ...], strings)
+    conv.register_unstructure_hook(  # a header names faults only if there were any
+        Header, make_dict_unstructure_fn(Header, conv, faults=override(omit_if_default=True))
+    )
     return conv
 
 

@@ -19,7 +19,7 @@ import attrs
 
 from acp_tap.cassette.codec import decode_line
 from acp_tap.cassette.inputs import DEFAULT_MAX_LINE, open_cassette, read_lines
-from acp_tap.cassette.model import FORMAT_VERSION, Footer, Frame, Header, Record
+from acp_tap.cassette.model import READABLE_FORMATS, Footer, Frame, Header, Injection, Record
 from acp_tap.errors import CassetteFormatError
 
 CUT_SHORT = "last line cut short (the recording was interrupted); ignored"
@@ -34,6 +34,7 @@ class Cassette:
     frames: tuple[Frame, ...]
     footer: Footer | None  # None when the recording was cut short (e.g. SIGKILL)
     warnings: tuple[str, ...] = ()
+    injections: tuple[Injection, ...] = ()  # faults injected while recording (format 2)
 
 
 def iter_records(
@@ -91,6 +92,7 @@ class CassetteBuilder:
     cut_line: int | None = None  # a cut-short last line, ignored
     cut_reason: str = ""  # why it could not be read
     warnings: list[str] = attrs.field(factory=list)
+    injections: list[Injection] = attrs.field(factory=list)  # kept apart from the frames
 
     @property
     def in_frames(self) -> bool:
@@ -122,11 +124,12 @@ class CassetteBuilder:
         if isinstance(record, Header):
             if self.header is not None:
                 raise self._error(lineno, "a second header; cassettes cannot be concatenated")
-            if record.format != FORMAT_VERSION:
+            if record.format not in READABLE_FORMATS:
+                known = " and ".join(map(str, sorted(READABLE_FORMATS)))
                 raise self._error(
                     lineno,
                     f"cassette format {record.format} is not supported (this acp-tap reads "
-                    f"format {FORMAT_VERSION}); upgrade acp-tap or re-record the cassette",
+                    f"formats {known}); upgrade acp-tap or re-record the cassette",
                 )
             self.header = record
         elif self.header is None:
@@ -141,6 +144,8 @@ class CassetteBuilder:
             self.last_seq = record.seq
             if self.on_frame is not None:
                 self.on_frame(record)
+        elif isinstance(record, Injection):
+            self.injections.append(record)
         else:
             self.footer = record
 
@@ -162,7 +167,14 @@ class CassetteBuilder:
     def cassette(self, frames: list[Frame]) -> Cassette:
         """The cassette read, with these frames."""
         header = self.finish()
-        return Cassette(self.name, header, tuple(frames), self.footer, tuple(self.warnings))
+        return Cassette(
+            self.name,
+            header,
+            tuple(frames),
+            self.footer,
+            tuple(self.warnings),
+            tuple(self.injections),
+        )
 
     def _error(self, lineno: int, reason: str) -> CassetteFormatError:
         return CassetteFormatError(self.name, lineno, reason)
@@ -171,4 +183,6 @@ class CassetteBuilder:
 def _kind(record: Record) -> str:
     if isinstance(record, Header):
         return "a header"
+    if isinstance(record, Injection):
+        return "a fault record"
     return "a footer" if isinstance(record, Footer) else f"frame {record.seq}"

@@ -243,7 +243,7 @@ class CassetteWriter:
 
     def put(self, batch: Batch) -> None:
         """Queue a batch; never blocks. Drops (and counts) it if the disk failed or has stalled."""
-        if not batch.frames:
+        if not batch.buffers:
             return
         backlog = self._enqueued - self._written
         if self._stalled and not backlog:

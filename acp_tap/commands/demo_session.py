@@ -74,26 +74,11 @@ def run(args: argparse.Namespace) -> int:
 
 async def record_demo(path: Path) -> int:
     """Run the scripted client against ``acp-tap record -- acp-tap demo-agent``."""
-    from acp_tap.demo.client import (
-        Policy,
-        ScriptedClient,
-        handshake,
-        record_argv,
-        run_script,
-        text_prompt,
-    )
+    from acp_tap.demo.client import demo_script, record_argv, run_script
 
-    notes = os.path.join(os.getcwd(), "notes.txt")
-
-    async def script(client: ScriptedClient) -> None:
-        session_id = await handshake(client, os.getcwd())
-        await client.request(
-            "session/prompt", text_prompt(session_id, "Please write a greeting with a tool")
-        )
-        await client.request("session/prompt", text_prompt(session_id, f"read {notes}"))
-
+    script, policy = demo_script(os.getcwd())
     agent = record_argv(path, [sys.executable, "-m", "acp_tap", "demo-agent"])
-    status, _ = await run_script(agent, script, Policy(files={notes: "Buy milk.\nShip acp-tap.\n"}))
+    status, _ = await run_script(agent, script, policy)
     return status
 
 

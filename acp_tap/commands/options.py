@@ -80,3 +80,27 @@ def add_max_line_option(parser: argparse.ArgumentParser) -> None:
         help="the longest cassette line read (default 256M); a longer one is an error, "
         "not an out-of-memory",
     )
+
+
+def add_fault_options(parser: argparse.ArgumentParser, where: str) -> None:
+    """--fault and --fault-seed, shared by ``replay`` and ``record`` (``where``: the help's
+    pointer to the kinds)."""
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help=f"inject a fault: KIND[:key=value,...] (repeatable; {where})",
+    )
+    parser.add_argument(
+        "--fault-seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the faults' p and jitter draws (default 0)",
+    )
+
+
+def after_dashes(words: list[str]) -> list[str]:
+    """A command given after ``--`` (argparse's REMAINDER keeps the ``--``)."""
+    return words[1:] if words[:1] == ["--"] else words

@@ -8,13 +8,25 @@ import shutil
 import sys
 from pathlib import Path
 
-from acp_tap.commands.options import add_redaction_options
+from acp_tap.commands.options import add_fault_options, add_redaction_options
 from acp_tap.errors import UsageError
 
 DESCRIPTION = """\
 Run CMD (an ACP agent, spawned directly, never through a shell) and relay stdin/stdout
 between it and the client byte for byte, recording every line of both directions and of
 the agent's stderr into a cassette. Only the cassette is redacted, never the relayed bytes.
+
+--fault KIND[:key=value,...] (repeatable; the kinds and selectors of `acp-tap replay`, plus
+dir=a2c|c2a, default a2c) is the one exception: the client (dir=c2a: the agent) is sent
+what the fault says, while the cassette keeps what was really sent and, after each frame a
+fault hit, a fault record of what the other side got instead (the header lists the faults;
+such cassettes are format 2). nth counts lines in arrival order; p and jitter are drawn
+from --fault-seed, the fault's position and the line's number in its stream. With dir=c2a
+only delay, slice, drop, duplicate, garbage and corrupt apply. After crash, the client's
+stdout and the agent's stdin close, the agent gets SIGTERM, then SIGKILL after --grace,
+and acp-tap exits with the crash's status; after close, the client's stdout closes and the
+session goes on; after hang, the client gets nothing more, and its stdout stays open for
+60 s after the agent exited (unless acp-tap is signalled).
 """
 
 EPILOG = """\
@@ -26,7 +38,9 @@ examples:
 
 exit status:
   the agent's own exit status, or 128+N if it was killed by signal N
-  2    usage error (also a --redact pattern RE2 cannot run: back-references, look-around)
+  N    a crash fault fired (crash:status=N, default 1)
+  2    usage error (a bad option, a bad --fault; also a --redact pattern RE2 cannot run:
+       back-references, look-around)
   73   the cassette cannot be created (exists without --force, no permission, a symbolic
        link, a FIFO or anything but a regular file, with or without --force)
   126  CMD is not executable
@@ -81,6 +95,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="how long the agent gets at each step of ending it: after forwarding "
         "SIGINT/SIGTERM/SIGHUP, and once the client has gone (default 3)",
     )
+    add_fault_options(parser, "see above and acp-tap replay -h")
     parser.add_argument("command", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
 
@@ -99,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     """Record one session; return the agent's status."""
     import trio
 
+    from acp_tap.faults.spec import parse_faults
     from acp_tap.native import describe, fast_path
     from acp_tap.record import RecordConfig, message_line, record
     from acp_tap.redaction import RedactionRules
@@ -113,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.grace < 0:
         raise UsageError("--grace must be 0 or more seconds")
+    faults = parse_faults(args.fault, record=True)
     rules = RedactionRules.from_options(
         no_redact=args.no_redact, keys=args.redact_key, patterns=args.redact
     )
@@ -123,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         rules=rules,
         grace=args.grace,
+        faults=faults,
+        fault_seed=args.fault_seed,
     )
 
     keep_freed_buffers()

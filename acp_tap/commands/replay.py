@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from acp_tap.commands.options import add_max_line_option, positive_number, seconds_or_zero
+from acp_tap.commands.options import (
+    add_fault_options,
+    add_max_line_option,
+    positive_number,
+    seconds_or_zero,
+)
 from acp_tap.errors import UsageError
 
 if TYPE_CHECKING:
@@ -30,19 +36,36 @@ and the client has sent nothing for --stall-timeout seconds, each request still 
 gets the -32099 error naming the held frame and the message it waits for, and if none was
 waiting the replay ends (the client sees end of file). Either way it exits 1.
 
+Faults (--fault KIND[:key=value,...], repeatable) change what the client is sent, to test
+how it survives a misbehaving agent; each one that fires is named on stderr with the frame
+it hit. KIND is delay:ms=N[,jitter=N], slice:bytes=N[,gap_ms=N], hang, crash[:status=N],
+close, drop, duplicate, garbage[:text=...], corrupt, error[:code=N,message=...],
+stderr[:text=...,count=N] or flood[:count=N]. Selectors: method=GLOB (a response: the
+method it answers), update=GLOB (a session/update kind), nth=N (the N-th selected frame,
+in recorded order), p=P (a probability drawn from --fault-seed, the fault's position and
+the frame's seq: a run repeats exactly). Without nth or p, hang, crash, close and error
+hit the first frame they select, the others every one. A value holds a comma as \\,.
+What a fault holds or withholds is never a stall, and recorded client messages it made
+impossible are not counted as unused. After hang, stdout stays open until the replay is
+killed, or 60 seconds after the client closed stdin.
+
 examples:
   acp-tap replay session.ndjson
   acp-tap replay --ignore params.clientInfo.version --realtime session.ndjson
   acp-tap replay --allow-repeats --stall-timeout 5 fixtures/prompt-turn.ndjson
+  acp-tap replay --fault 'crash:update=agent_message_chunk,nth=3' session.ndjson
+  acp-tap replay --fault 'delay:ms=500,jitter=200,p=0.3' --fault-seed 7 session.ndjson
 """
+
 
 EPILOG = """\
 exit status:
   0    every client message matched and every recorded client message was used
   1    a mismatch, a stall, a client line longer than --max-line, or recorded client
        messages never arrived (see --allow-unused)
-  2    usage error (bad option, unreadable or malformed cassette)
-  N    the recording ended with the agent exiting on its own with status N (and all matched)
+  2    usage error (bad option, bad --fault, unreadable or malformed cassette)
+  N    the recording ended with the agent exiting on its own with status N (and all matched),
+       or a crash fault fired (crash:status=N, default 1)
 """
 
 
@@ -103,12 +126,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--stderr", action="store_true", help="replay the agent's recorded stderr lines too"
     )
+    add_fault_options(parser, "see above")
     parser.add_argument(
         "--report",
         type=Path,
         metavar="FILE",
-        help="append JSON lines to FILE: a start event, then an end event with the exit "
-        "status, the mismatch reports and the transcript (used by the pytest plugin)",
+        help="append JSON lines to FILE: a start event, a hung event if a hang fault keeps "
+        "it running after its client closed stdin, then an end event with the exit status, "
+        "the mismatch reports, the faults that fired, whether the client closed stdin and "
+        "the transcript (used by the pytest plugin and acp-tap torture)",
     )
     add_max_line_option(parser)
     parser.set_defaults(func=run)
@@ -120,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
 
     import trio
 
+    from acp_tap.faults.spec import parse_faults
     from acp_tap.replay.actions import OnMismatch, ReplayOptions
     from acp_tap.replay.agent import serve
     from acp_tap.replay.engine import ReplayEngine
@@ -127,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
     from acp_tap.stdio import open_stdio
 
     options = ReplayOptions(
+        faults=parse_faults(args.fault),
+        fault_seed=args.fault_seed,
         ignore=tuple(args.ignore),
         allow_repeats=args.allow_repeats,
         allow_unused=args.allow_unused,
@@ -145,16 +174,41 @@ def run(args: argparse.Namespace) -> int:
         gc.enable()
     for warning in cassette.warnings:
         print(f"acp-tap replay: warning: {warning}", file=sys.stderr)
+    if cassette.header.faults and not options.faults:
+        _warn_recorded_faults(args.cassette, cassette.header.faults)
     engine = ReplayEngine.from_plan(plan, options)
     if args.report is not None:
         return _run_reporting(engine, args.report, args.max_line)
 
     async def main() -> int:
         client_in, client_out, log = open_stdio()
-        return await serve(engine, client_in, client_out, log, max_line=args.max_line)
+        return await serve(
+            engine, client_in, client_out, log, max_line=args.max_line, linger=_linger
+        )
 
     status: int = trio.run(main)
     return status
+
+
+def _warn_recorded_faults(path: str, specs: tuple[str, ...]) -> None:
+    """The cassette was recorded with faults: say that they are not replayed, and how to."""
+    from acp_tap.cassette.model import Direction
+    from acp_tap.faults.spec import parse_fault
+
+    agent_side = []
+    for position, spec in enumerate(specs, start=1):
+        try:
+            fault = parse_fault(spec, position, record=True)
+        except ValueError:
+            continue
+        if fault.direction is Direction.AGENT_TO_CLIENT:
+            agent_side.append(f"--fault {shlex.quote(spec)}")
+    how = f" (to show the client those again: {' '.join(agent_side)})" if agent_side else ""
+    print(
+        f"acp-tap replay: warning: {path} was recorded with faults; the replay sends what "
+        f"the agent sent{how}",
+        file=sys.stderr,
+    )
 
 
 def _run_reporting(engine: ReplayEngine, path: Path, max_line: int) -> int:
@@ -182,8 +236,17 @@ def _run_reporting(engine: ReplayEngine, path: Path, max_line: int) -> int:
         if (mark := report.mark) is not None:
             marks.append(mark)
 
+    faults: list[str] = []
+    tapped: TapReceive | None = None
+
+    async def linger() -> None:
+        _append(path, {"event": "hung", "pid": pid})  # the plugin stops it: no complaint
+        await _linger()
+
     async def main() -> int:
+        nonlocal tapped
         client_in, client_out, log = open_stdio()
+        tapped = TapReceive(client_in, transcript, Direction.CLIENT_TO_AGENT)
         status = 128 + signal.SIGTERM
         with trio.open_signal_receiver(signal.SIGTERM) as signals:
             async with trio.open_nursery() as nursery:
@@ -192,26 +255,39 @@ def _run_reporting(engine: ReplayEngine, path: Path, max_line: int) -> int:
                     nonlocal status
                     status = await serve(
                         engine,
-                        TapReceive(client_in, transcript, Direction.CLIENT_TO_AGENT),
+                        tapped,
                         TapSend(client_out, transcript, Direction.AGENT_TO_CLIENT),
                         log,
                         on_report=on_report,
                         max_line=max_line,
+                        on_fault=faults.append,
+                        linger=linger,
                     )
                     nursery.cancel_scope.cancel()
 
                 nursery.start_soon(replay)
                 async for _ in signals:
-                    reports.append(
-                        "the replay was stopped by SIGTERM before its client closed its input"
-                    )
+                    if not engine.done:
+                        reports.append(
+                            "the replay was stopped by SIGTERM before its client closed its input"
+                        )
                     nursery.cancel_scope.cancel()
         return status
 
     status: int = trio.run(main)
     end = {"event": "end", "pid": pid, "status": status, "reports": reports, "marks": marks}
+    end |= {"faults": faults, "input_closed": tapped is not None and tapped.ended}
     _append(path, {**end, "transcript": transcript.to_json()})
     return status
+
+
+async def _linger() -> None:
+    """What a replay hung by a fault does once its client closed stdin: keep stdout open."""
+    import trio
+
+    from acp_tap.faults.spec import HANG_LINGER
+
+    await trio.sleep(HANG_LINGER)
 
 
 def _append(path: Path, event: dict[str, Any]) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+import os
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -47,6 +49,10 @@ class AgentGone(AcpTapError):
     """The agent's output ended while a request waited for its answer."""
 
 
+class AgentSilent(AcpTapError):
+    """A request got no answer within the client's timeout."""
+
+
 @attrs.define
 class Policy:
     """How the client answers the agent's requests."""
@@ -63,6 +69,7 @@ class ScriptedClient:
     send_stream: trio.abc.SendStream
     receive_stream: trio.abc.ReceiveStream
     policy: Policy = attrs.field(factory=Policy)
+    timeout: float = math.inf  # seconds a request waits for its answer
     received: list[Json] = attrs.field(factory=list)  # every message from the agent, in order
     written: dict[str, str] = attrs.field(factory=dict)  # fs/write_text_file by path
     _ids: itertools.count[int] = attrs.field(factory=lambda: itertools.count(0))
@@ -78,9 +85,12 @@ class ScriptedClient:
         self._waiting[request_id] = send
         await self._send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
         try:
-            response = await receive.receive()
+            with trio.fail_after(self.timeout):
+                response = await receive.receive()
         except trio.EndOfChannel:
             raise AgentGone(f"the agent closed its output before answering {method}") from None
+        except trio.TooSlowError:
+            raise AgentSilent(f"no answer to {method} within {self.timeout:g} s") from None
         if "error" in response:
             raise AgentError(method, response["error"])
         return response.get("result")
@@ -223,6 +233,21 @@ async def handshake(client: ScriptedClient, cwd: str, **capabilities: Any) -> st
     )
     session = await client.request("session/new", {"cwd": cwd, "mcpServers": []})
     return str(session["sessionId"])
+
+
+def demo_script(cwd: str) -> tuple[Script, Policy]:
+    """The conversation of ``acp-tap demo`` and ``acp-tap demo-client``: the handshake, a
+    prompt whose tool asks for permission, and a prompt that reads ``cwd``/notes.txt."""
+    notes = os.path.join(cwd, "notes.txt")
+
+    async def script(client: ScriptedClient) -> None:
+        session_id = await handshake(client, cwd)
+        await client.request(
+            "session/prompt", text_prompt(session_id, "Please write a greeting with a tool")
+        )
+        await client.request("session/prompt", text_prompt(session_id, f"read {notes}"))
+
+    return script, Policy(files={notes: "Buy milk.\nShip acp-tap.\n"})
 
 
 def text_prompt(session_id: str, text: str) -> Json:

@@ -54,6 +54,7 @@ class Checker:
             self._footer = record
         elif isinstance(record, Frame):
             self._frame(line, record)
+        # a fault record says what acp-tap injected: not the agent's or the client's doing
         return self._findings.take()
 
     def finish(self) -> list[Finding]:

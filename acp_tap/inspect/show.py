@@ -62,8 +62,8 @@ class Filter:
             return False
         if self.methods:
             names = [n for n in (event.method, event.update) if n]
-            if event.kind == "stderr":
-                names.append("stderr")
+            if event.kind in ("stderr", "fault"):
+                names.append(event.kind)
             return any(fnmatch.fnmatchcase(n, g) for n in names for g in self.methods)
         return True
 
@@ -193,7 +193,13 @@ _TEXT_COLUMN = _SEQ_WIDTH + 1 + 9 + 1 + 1 + 1 + 2
 """Where render puts further lines of an event's text: under the label, past frame, time, arrow."""
 
 
-_PLAIN_LABELS = {"header": "recording", "footer": "exit", "stderr": "stderr", "invalid": "invalid"}
+_PLAIN_LABELS = {
+    "header": "recording",
+    "footer": "exit",
+    "stderr": "stderr",
+    "invalid": "invalid",
+    "fault": "⚡ injected",
+}
 
 
 def _label(event: Event) -> str:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from acp_tap.cassette.model import Footer, Header
+from acp_tap.cassette.model import Footer, Header, Injection
 from acp_tap.inspect import acp
 
 PREVIEW = 120
@@ -40,7 +40,31 @@ def error_text(message: Mapping[str, Any]) -> str:
 def header_text(header: Header) -> str:
     """What was recorded, where and when."""
     argv = " ".join(header.argv)
-    return f"{argv}  (cwd {header.cwd}, started {header.started}, acp-tap {header.acp_tap})"
+    text = f"{argv}  (cwd {header.cwd}, started {header.started}, acp-tap {header.acp_tap})"
+    faults = "".join(f"\nfault {n}: {spec}" for n, spec in enumerate(header.faults, start=1))
+    return text + faults
+
+
+def injection_text(record: Injection) -> str:
+    """What the other side got instead of the frame a fault hit."""
+    d = record.detail
+    texts: dict[str, Callable[[], str]] = {
+        "delay": lambda: f"held {d.get('hold', 0) * 1000:.0f} ms",
+        "slice": lambda: f"sent in {d.get('pieces')} pieces of {d.get('bytes')} bytes",
+        "hang": lambda: "nothing more sent from here on; the output stays open",
+        "crash": lambda: f"the client saw the agent exit with status {d.get('status')}",
+        "close": lambda: "the client's stdout closed here",
+        "drop": lambda: "not sent",
+        "duplicate": lambda: f"sent {d.get('copies')} times",
+        "flood": lambda: f"sent {d.get('copies')} times",
+        "garbage": lambda: f"a line that is not JSON sent before it: {d.get('line')!r}",
+        "corrupt": lambda: f"only its first {d.get('cut')} bytes sent, then a newline",
+        "error": lambda: f"answered with {error_text(d)}",
+        "stderr": lambda: f"{d.get('lines')} lines of noise on stderr",
+    }
+    what = texts.get(record.kind)
+    told = what() if what is not None else preview(d)
+    return f"fault {record.fault} ({record.kind}) on frame #{record.on}: {told}"
 
 
 def footer_text(footer: Footer) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from acp_tap.cassette.model import Direction, Footer, Frame, Header, Record
+from acp_tap.cassette.model import Direction, Footer, Frame, Header, Injection, Record
 from acp_tap.inspect import acp
 from acp_tap.inspect.summary import (
     CALLS,
@@ -24,6 +24,7 @@ from acp_tap.inspect.summary import (
     error_text,
     footer_text,
     header_text,
+    injection_text,
     preview,
     shorten,
 )
@@ -82,6 +83,15 @@ class Timeline:
             return Event(line, "header", text=header_text(record))
         if isinstance(record, Footer):
             return Event(line, "footer", t=record.t, text=footer_text(record))
+        if isinstance(record, Injection):
+            data = {
+                "fault": record.fault,
+                "on": record.on,
+                "injected": record.kind,
+                **record.detail,
+            }
+            text = injection_text(record)
+            return Event(line, "fault", t=record.t, dir=record.dir.value, text=text, data=data)
         return self._frame(line, record)
 
     def _frame(self, line: int, frame: Frame) -> Event:

@@ -6,6 +6,7 @@ import enum
 
 import attrs
 
+from acp_tap.faults.spec import Fault
 from acp_tap.matching.diff import Difference, render_block
 
 
@@ -27,6 +28,8 @@ class ReplayOptions:
     speed: float | None = None  # None: as fast as causality allows; 1.0: recorded gaps
     stderr: bool = False  # replay the agent's recorded stderr lines
     stall_timeout: float = 1.0  # seconds of client silence that make a stall (0: never)
+    faults: tuple[Fault, ...] = ()  # --fault: what the client is sent instead (acp_tap.faults)
+    fault_seed: int = 0  # --fault-seed: fixes each fault's p and jitter draws
 
 
 class ReportKind(enum.StrEnum):
@@ -105,13 +108,29 @@ class CloseOutput:
 
 
 @attrs.frozen
+class Injected:
+    """A fault fired: say so (on stderr and in the report). Not a mismatch."""
+
+    text: str  # "fault 1 (crash:status=3) at frame #12 session/update ...: the agent exits 3"
+
+    def render(self) -> str:
+        """The stderr line."""
+        return f"acp-tap replay: {self.text}\n"
+
+
+@attrs.frozen
 class Exit:
-    """Stop: close the client's stream and exit with ``status``. Always the last action."""
+    """Stop: close the client's stream and exit with ``status``. Always the last action.
+
+    ``hung``: a ``hang`` fault stopped the output earlier; a shell imitating a process
+    keeps the client's stream open a while longer, as a hung agent would.
+    """
 
     status: int
+    hung: bool = False
 
 
-Action = Send | Stderr | Mismatch | Pause | CloseOutput | Exit
+Action = Send | Stderr | Mismatch | Pause | CloseOutput | Injected | Exit
 
 
 @attrs.frozen

@@ -10,8 +10,9 @@ recorded client line): a longer one is reported as a mismatch and ends the repla
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import attrs
 import trio
@@ -21,6 +22,7 @@ from acp_tap.replay.actions import (
     Action,
     CloseOutput,
     Exit,
+    Injected,
     Mismatch,
     Pause,
     Report,
@@ -42,6 +44,7 @@ class _Shell:
     queue: trio.MemorySendChannel[Action]
     max_line: int = DEFAULT_MAX_LINE
     overflowed: bool = False  # the client sent a line longer than the limit
+    input_ended: trio.Event = attrs.field(factory=trio.Event)
     wake: trio.Event = attrs.field(factory=trio.Event)
     asleep_until: float = math.inf  # when the ticker wakes up by itself
 
@@ -65,6 +68,7 @@ class _Shell:
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 chunk = b""
             if not chunk:
+                self.input_ended.set()
                 last = splitter.close()
                 if last is not None:
                     self.deliver(engine.receive(last.content, self.clock()))
@@ -99,11 +103,21 @@ class _Shell:
             self.deliver(engine.poll(self.clock()))
 
 
+@attrs.frozen
+class _Hooks:
+    """What the writer tells the caller about, and how it lingers after a hang."""
+
+    on_report: Callable[[Report], object] | None = None
+    on_fault: Callable[[str], object] | None = None
+    linger: Callable[[], Awaitable[object]] | None = None
+    input_ended: trio.Event | None = None  # set: pauses end when the client's input does
+
+
 async def _write(
     queue: trio.MemoryReceiveChannel[Action],
     send_stream: trio.abc.SendStream,
     stderr: trio.abc.SendStream | None,
-    on_report: Callable[[Report], object] | None,
+    hooks: _Hooks,
 ) -> int:
     """Carry out the actions in order; return the exit status."""
     broken = False
@@ -115,25 +129,48 @@ async def _write(
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     broken = True  # the client stopped reading; keep judging its input
         elif isinstance(action, Pause):
-            await trio.sleep(action.seconds)
+            with trio.move_on_after(action.seconds):
+                if hooks.input_ended is None:
+                    await trio.sleep_forever()
+                await hooks.input_ended.wait()
         elif isinstance(action, CloseOutput):
             broken = True
             with trio.CancelScope(shield=True):
                 await send_stream.aclose()
         elif isinstance(action, Stderr):
-            if stderr is not None:
-                await stderr.send_all(action.data)
-        elif isinstance(action, Mismatch):
-            if on_report is not None:
-                on_report(action.report)
-            if stderr is not None:
-                await stderr.send_all(action.report.render().encode("utf-8", "replace"))
+            await _to_stderr(stderr, action.data)
+        elif isinstance(action, Mismatch | Injected):
+            await _tell(action, stderr, hooks)
         else:
             assert isinstance(action, Exit)
+            if action.hung and hooks.linger is not None:
+                await hooks.linger()  # a hung agent does not close its output
             with trio.CancelScope(shield=True):
                 await send_stream.aclose()
             return action.status
     raise AssertionError("the replay engine stopped without an Exit action")  # pragma: no cover
+
+
+async def _tell(
+    action: Mismatch | Injected, stderr: trio.abc.SendStream | None, hooks: _Hooks
+) -> None:
+    """A mismatch report, or a fault that fired: to its hook, and rendered to stderr."""
+    if isinstance(action, Mismatch):
+        if hooks.on_report is not None:
+            hooks.on_report(action.report)
+        text = action.report.render()
+    else:
+        if hooks.on_fault is not None:
+            hooks.on_fault(action.text)
+        text = action.render()
+    await _to_stderr(stderr, text.encode("utf-8", "replace"))
+
+
+async def _to_stderr(stderr: trio.abc.SendStream | None, data: bytes) -> None:
+    """Write to stderr, if there is one and its reader has not gone."""
+    if stderr is not None:
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            await stderr.send_all(data)
 
 
 async def serve(
@@ -145,6 +182,9 @@ async def serve(
     clock: Callable[[], float] = trio.current_time,
     on_report: Callable[[Report], object] | None = None,
     max_line: int = DEFAULT_MAX_LINE,
+    on_fault: Callable[[str], object] | None = None,
+    linger: Callable[[], Awaitable[object]] | None = None,
+    hold_after_input: bool = True,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> int:
     """Be the recorded agent on a pair of streams until the replay ends; return its exit status.
@@ -152,8 +192,13 @@ async def serve(
     ``receive_stream`` carries what the client sends, ``send_stream`` what it receives
     (closed at the end, so the client sees EOF). Mismatch reports are rendered to
     ``stderr`` (with the recorded agent stderr, if the engine replays it) and passed to
-    ``on_report``. A client line longer than ``max_line`` bytes ends the replay with
-    status 1. Usable with ``nursery.start``: started once the replay is serving.
+    ``on_report``; so are the faults that fired, to ``on_fault``. After a ``hang`` fault,
+    ``linger()`` is awaited before ``send_stream`` is closed (a hung agent keeps its
+    output open; without ``linger`` it is closed when the client's input ends). With
+    ``hold_after_input=False``, frames held by pacing or faults are sent at once when the
+    client's input ends (an in-process client that has left reads nothing more). A client
+    line longer than ``max_line`` bytes ends the replay with status 1. Usable with
+    ``nursery.start``: started once the replay is serving.
     """
     send_channel, receive_channel = trio.open_memory_channel[Action](math.inf)
     shell = _Shell(engine, clock, send_channel, max_line)
@@ -162,7 +207,9 @@ async def serve(
 
         async def writer() -> None:
             nonlocal status
-            status = await _write(receive_channel, send_stream, stderr, on_report)
+            ended = None if hold_after_input else shell.input_ended
+            hooks = _Hooks(on_report, on_fault, linger, ended)
+            status = await _write(receive_channel, send_stream, stderr, hooks)
             nursery.cancel_scope.cancel()
 
         nursery.start_soon(writer)

@@ -24,6 +24,7 @@ from acp_tap.replay.actions import (
     Action,
     CloseOutput,
     Exit,
+    Injected,
     Mismatch,
     Pause,
     Report,
@@ -42,6 +43,7 @@ class _Shell:
     engine: ReplayEngine
     clock: Callable[[], float]
     queue: asyncio.Queue[Action]
+    input_ended: asyncio.Event = attrs.field(factory=asyncio.Event)
     wake: asyncio.Event = attrs.field(factory=asyncio.Event)
     asleep_until: float = math.inf  # when the ticker wakes up by itself
 
@@ -63,6 +65,7 @@ class _Shell:
             except ConnectionError:
                 chunk = b""
             if not chunk:
+                self.input_ended.set()
                 last = splitter.close()
                 if last is not None:
                     self.deliver(engine.receive(last.content, self.clock()))
@@ -86,13 +89,23 @@ class _Shell:
             self.deliver(engine.poll(self.clock()))
 
 
+@attrs.frozen
+class _Hooks:
+    """What the writer tells the caller about (as the trio shell's ``_Hooks``)."""
+
+    on_report: Callable[[Report], object] | None = None
+    on_fault: Callable[[str], object] | None = None
+    input_ended: asyncio.Event | None = None  # set: pauses end when the client's input does
+
+
 async def _write(
     queue: asyncio.Queue[Action],
     writer: asyncio.StreamWriter,
     stderr: asyncio.StreamWriter | None,
-    on_report: Callable[[Report], object] | None,
+    hooks: _Hooks,
 ) -> int:
-    """Carry out the actions in order; return the exit status."""
+    """Carry out the actions in order; return the exit status. An in-process replay never
+    lingers after a ``hang`` fault: its output closes when the client's input ends."""
     broken = False
     while True:
         action = await queue.get()
@@ -104,25 +117,39 @@ async def _write(
                 except (ConnectionError, RuntimeError):
                     broken = True  # the client stopped reading; keep judging its input
         elif isinstance(action, Pause):
-            await asyncio.sleep(action.seconds)
+            ended = hooks.input_ended
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(action.seconds):
+                    await (ended.wait() if ended is not None else asyncio.Event().wait())
         elif isinstance(action, CloseOutput):
             broken = True
             _end_output(writer)
         elif isinstance(action, Stderr):
-            if stderr is not None:
-                stderr.write(action.data)
-                await stderr.drain()
-        elif isinstance(action, Mismatch):
-            if on_report is not None:
-                on_report(action.report)
-            if stderr is not None:
-                stderr.write(action.report.render().encode("utf-8", "replace"))
-                await stderr.drain()
+            await _to_stderr(stderr, action.data)
+        elif isinstance(action, Mismatch | Injected):
+            await _to_stderr(stderr, _tell(action, hooks).encode("utf-8", "replace"))
         else:
             assert isinstance(action, Exit)
             _end_output(writer)
             writer.close()
             return action.status
+
+
+def _tell(action: Mismatch | Injected, hooks: _Hooks) -> str:
+    """A mismatch report, or a fault that fired, to its hook; the text for stderr."""
+    if isinstance(action, Mismatch):
+        if hooks.on_report is not None:
+            hooks.on_report(action.report)
+        return action.report.render()
+    if hooks.on_fault is not None:
+        hooks.on_fault(action.text)
+    return action.render()
+
+
+async def _to_stderr(stderr: asyncio.StreamWriter | None, data: bytes) -> None:
+    if stderr is not None:
+        stderr.write(data)
+        await stderr.drain()
 
 
 def _end_output(writer: asyncio.StreamWriter) -> None:
@@ -143,9 +170,12 @@ async def serve(
     *,
     clock: Callable[[], float] | None = None,
     on_report: Callable[[Report], object] | None = None,
+    on_fault: Callable[[str], object] | None = None,
+    hold_after_input: bool = True,
 ) -> int:
     """Be the recorded agent on a pair of asyncio streams until the replay ends; return its
-    exit status.
+    exit status (faults that fired go to ``on_fault``; with ``hold_after_input=False``,
+    frames held by pacing or faults are sent at once when the client's input ends).
 
     ``reader`` carries what the client sends, ``writer`` what it receives (closed at the
     end, so the client sees EOF). Mismatch reports are rendered to ``stderr`` (with the
@@ -160,7 +190,9 @@ async def serve(
 
         async def carry_out() -> None:
             nonlocal status
-            status = await _write(shell.queue, writer, stderr, on_report)
+            ended = None if hold_after_input else shell.input_ended
+            hooks = _Hooks(on_report, on_fault, ended)
+            status = await _write(shell.queue, writer, stderr, hooks)
             for task in helpers:
                 task.cancel()
 
@@ -186,6 +218,7 @@ async def in_memory(
     timeout: float = 30.0,
     observe: tuple[Observer | None, Observer | None] = (None, None),
     on_report: Callable[[Report], object] | None = None,
+    on_fault: Callable[[str], object] | None = None,
 ) -> AsyncIterator[InMemoryReplay]:
     """Serve ``engine`` on an in-memory connection and yield the client's end.
 
@@ -196,7 +229,16 @@ async def in_memory(
     """
     (reader, writer), (agent_reader, agent_writer) = memory_connection(observe=observe)
     client = InMemoryReplay(reader, writer)
-    task = asyncio.create_task(serve(engine, agent_reader, agent_writer, on_report=on_report))
+    task = asyncio.create_task(
+        serve(
+            engine,
+            agent_reader,
+            agent_writer,
+            on_report=on_report,
+            on_fault=on_fault,
+            hold_after_input=False,
+        )
+    )
 
     def failed(task: asyncio.Task[int]) -> None:
         if not task.cancelled() and task.exception() is not None:

@@ -5,8 +5,9 @@ Feed it what the client sends (:meth:`ReplayEngine.receive_lines`), the passing 
 it returns :mod:`~acp_tap.replay.actions` to carry out, in order. It never reads, writes
 or sleeps. Which agent frame waits for which client message is decided once, at load time
 (:mod:`acp_tap.replay.plan`); the :class:`~acp_tap.replay.scheduler.Scheduler` applies it,
-:mod:`acp_tap.replay.receive` matches what the client sends, and a client that sends
-exactly the recorded lines in order takes the :mod:`acp_tap.replay.inorder` path.
+:mod:`acp_tap.replay.receive` matches what the client sends, :mod:`acp_tap.replay.sender`
+sends what is released (through the faults, if any), and a client that sends exactly the
+recorded lines in order takes the :mod:`acp_tap.replay.inorder` path (never with faults).
 """
 
 from __future__ import annotations
@@ -14,14 +15,11 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from typing import Any
 
 import attrs
 
-from acp_tap.cassette.model import Payload
 from acp_tap.cassette.reader import Cassette
-from acp_tap.matching.ids import id_key
-from acp_tap.matching.mismatch import MISMATCH_CODE, error_line
+from acp_tap.matching.mismatch import MISMATCH_CODE
 from acp_tap.replay.actions import (
     Action,
     Exit,
@@ -29,20 +27,15 @@ from acp_tap.replay.actions import (
     ReplayOptions,
     ReplayStatistics,
     Report,
-    Stderr,
 )
 from acp_tap.replay.compiler import compile_plan
+from acp_tap.replay.faulting import Injector
 from acp_tap.replay.inorder import InOrder
-from acp_tap.replay.outgoing import alone, live_cancel, response_bytes
-from acp_tap.replay.plan import AgentStep, Plan
+from acp_tap.replay.plan import Plan
 from acp_tap.replay.receive import Arrived, Failed, Receiver, Repeat
-from acp_tap.replay.reports import (
-    Out,
-    skipped_report,
-    unused_messages,
-    unused_report,
-)
+from acp_tap.replay.reports import Out, unused_messages, unused_report
 from acp_tap.replay.scheduler import Scheduler
+from acp_tap.replay.sender import Sender
 from acp_tap.replay.source import compile_path
 from acp_tap.replay.stall import Stall, stall_deadline
 
@@ -57,23 +50,17 @@ class ReplayEngine:
     options: ReplayOptions
     _sched: Scheduler
     _receiver: Receiver
+    _send: Sender
     _in_order: InOrder | None = None  # the in-order path's table, while the client is on it
     _cursor: int = 0  # on the in-order path: how many client messages arrived
-    _responses: dict[int, AgentStep] = attrs.field(factory=dict)  # client step -> response sent
-    _extra_ids: dict[int, list[Any]] = attrs.field(factory=dict)  # repeats not yet answered
-    _asked: set[int] = attrs.field(factory=set)  # agent requests sent
-    _abandoned: set[int] = attrs.field(factory=set)  # requests a stall answered with an error
     _start: float | None = None
     _exit_due: float | None = None
     _last_input: float | None = None  # when the client last sent a byte
     _stalled: bool = False  # a stall was declared and the client has sent nothing since
-    _skipped: list[int] = attrs.field(factory=list)  # seqs skipped, not reported yet
-    _skip_reason: str = ""
     _done: bool = False
     _received: int = 0
     _matched: int = 0
     _mismatches: int = 0
-    _sent: int = 0
 
     @classmethod
     def from_cassette(
@@ -98,8 +85,10 @@ class ReplayEngine:
     def from_plan(cls, plan: Plan, options: ReplayOptions | None = None) -> ReplayEngine:
         """An engine replaying a compiled plan."""
         options = options or ReplayOptions()
-        engine = cls(plan, options, Scheduler.of(plan, options.speed), Receiver.of(plan, options))
-        if options.speed is None:
+        sched, receiver = Scheduler.of(plan, options.speed), Receiver.of(plan, options)
+        injector = Injector.of(plan, options.faults, options.fault_seed)
+        engine = cls(plan, options, sched, receiver, Sender(plan, sched, receiver, injector))
+        if options.speed is None and injector is None:
             engine._in_order = InOrder.of(plan)
         return engine
 
@@ -112,7 +101,7 @@ class ReplayEngine:
 
     def start(self, now: float) -> list[Action]:
         """Begin: send the frames recorded before any client message (idempotent)."""
-        out = Out()
+        out = self._send.out()
         self._begin(now, out)
         return out.result()
 
@@ -126,7 +115,8 @@ class ReplayEngine:
             return
         self._sched.begin(now)
         self._flush(now, out)
-        self._check_exit(now, out)
+        if not self._done:
+            self._check_exit(now, out)
 
     def receive(self, line: bytes | bytearray, now: float) -> list[Action]:
         """A line from the client (without its terminator): match it, release what it allows."""
@@ -134,7 +124,7 @@ class ReplayEngine:
 
     def receive_lines(self, lines: Sequence[bytes | bytearray], now: float) -> list[Action]:
         """Lines from the client, in order (none: bytes of a line not yet complete)."""
-        out = Out()
+        out = self._send.out()
         self._begin(now, out)
         if self._done:
             return out.result()
@@ -150,7 +140,7 @@ class ReplayEngine:
             if self.done:
                 break
             self._receive(bytes(line), now, out)
-            if not self.done:
+            if not self._done:
                 self._flush(now, out)
         if self._in_order is None and not self.done:
             self._check_exit(now, out)
@@ -158,7 +148,7 @@ class ReplayEngine:
 
     def poll(self, now: float) -> list[Action]:
         """Time passed: send the frames now due; declare a stall when its time has come."""
-        out = Out()
+        out = self._send.out()
         self._begin(now, out)
         if self._done:
             return out.result()
@@ -169,7 +159,8 @@ class ReplayEngine:
             self._stall(out)
         if self._in_order is None and not self._done:
             self._flush(now, out)
-            self._check_exit(now, out)
+            if not self._done:
+                self._check_exit(now, out)
         return out.result()
 
     def next_deadline(self) -> float | None:
@@ -184,15 +175,16 @@ class ReplayEngine:
 
     def close(self, now: float) -> list[Action]:
         """The client's input ended: send what is ready, report unused messages, exit."""
-        out = Out()
+        out = self._send.out()
         self._begin(now, out)
         if self._done:
             return out.result()
         if self._in_order is not None:
             self._leave_in_order(now)
-        self._flush(math.inf, out)
-        agent_exit = self._sched.remaining == 0 and self.plan.exit_status is not None
-        self._finish(out, agent_exit=agent_exit)
+        self._flush(math.inf, out, now)
+        if not self._done:
+            agent_exit = self._sched.remaining == 0 and self.plan.exit_status is not None
+            self._finish(out, agent_exit=agent_exit)
         return out.result()
 
     def statistics(self) -> ReplayStatistics:
@@ -203,9 +195,8 @@ class ReplayEngine:
             return ReplayStatistics(k, k, 0, len(self.plan.agent) - remaining, remaining, unused)
         sched = self._sched
         unused = sum(1 for i in range(len(self.plan.client)) if not sched.settled(i))
-        return ReplayStatistics(
-            self._received, self._matched, self._mismatches, self._sent, sched.remaining, unused
-        )
+        received, matched, sent = self._received, self._matched, self._send.sent
+        return ReplayStatistics(received, matched, self._mismatches, sent, sched.remaining, unused)
 
     # -- the in-order path --------------------------------------------------------------
 
@@ -227,10 +218,10 @@ class ReplayEngine:
             now=now,
             sched=self._sched,
             receiver=self._receiver,
-            responses=self._responses,
-            asked=self._asked,
+            responses=self._send.responses,
+            asked=self._send.asked,
         )
-        self._received, self._matched, self._sent = k, k, released
+        self._received, self._matched, self._send.sent = k, k, released
 
     # -- receiving ----------------------------------------------------------------------
 
@@ -246,97 +237,35 @@ class ReplayEngine:
             self._sched.fail(got.client, got.report.summary)
         elif isinstance(got, Repeat):
             self._matched += 1
-            response = self._responses.get(got.request)
-            if response is None:
-                self._extra_ids.setdefault(got.request, []).append(got.live_id)
-            else:
-                self._send_repeat(response, got.live_id, out)
+            self._send.repeat(got.request, got.live_id, out)
         else:
             if got.error is not None:
-                self._sent += 1
-                out.send(got.error)
+                self._send.error(got.error, out)
             self._mismatch(got.report, out)
 
-    # -- sending ------------------------------------------------------------------------
-
-    def _flush(self, now: float, out: Out) -> None:
-        """Send (or skip) every frame that is due."""
-        failure = self._sched.failure
-        for step in self._sched.release(now):
-            reason = failure(step)
-            if reason is None:
-                self._emit(step, out)
-            else:
-                self._skip(step, reason, out)
-        if self._skipped:
-            out.append(Mismatch(skipped_report(self._skipped, self._skip_reason)))
-            self._skipped = []
-
-    def _emit(self, step: AgentStep, out: Out) -> None:
-        self._sent += 1
-        if step.stderr:
-            out.append(Stderr(step.wire))
-        elif step.payload is not Payload.JSON:
-            out.send(step.wire)  # byte-exact, whatever it is
-        elif step.responds_to is not None:
-            self._send_response(step, out)
-        else:
-            if step.request_id is not None:
-                self._receiver.open_agent_requests[step.request_id] = step.number
-                self._asked.add(step.number)
-            wire = step.wire
-            if step.cancels is not None and self._sched.arrived[step.cancels]:
-                wire = live_cancel(step, self._receiver.live_id[step.cancels])
-            out.send(self._receiver.relocation.to_live(wire) if self._receiver.relocation else wire)
-
-    def _send_response(self, step: AgentStep, out: Out) -> None:
-        request = step.responds_to
-        assert request is not None
-        self._responses[request] = step
-        if request in self._abandoned:
-            return  # a stall answered it already
-        live = self._receiver.live_id[request]
-        self._receiver.live_requests.pop(id_key(live), None)
-        out.send(response_bytes(step, live, self._receiver.relocation))
-        for live_id in self._extra_ids.pop(request, ()):
-            self._send_repeat(step, live_id, out)
-
-    def _send_repeat(self, response: AgentStep, live_id: object, out: Out) -> None:
-        """A repeated request: what its recorded counterpart alone released, and the answer."""
-        relocation = self._receiver.relocation
-        for step in alone(self.plan, response):
-            out.send(relocation.to_live(step.wire) if relocation else step.wire)
-        self._sent += 1
-        out.send(response_bytes(response, live_id, self._receiver.relocation))
-
-    def _skip(self, step: AgentStep, reason: str, out: Out) -> None:
-        """A frame that depended on a failed message: not sent; its request gets an error."""
-        self._skipped.append(step.seq)
-        self._skip_reason = reason
-        if step.answer is not None:
-            self._sched.fail(step.answer, reason)
-        request = step.responds_to
-        if request is not None and self._sched.arrived[request] and request not in self._abandoned:
-            self._receiver.live_requests.pop(id_key(self._receiver.live_id[request]), None)
-            ids = [self._receiver.live_id[request], *self._extra_ids.pop(request, ())]
-            for live_id in ids:
-                self._sent += 1
-                out.send(error_line(live_id, reason, {"skipped": step.seq}))
+    def _flush(self, due: float, out: Out, now: float | None = None) -> None:
+        """Send (or skip) every frame due by ``due``; a crash fault ends the replay."""
+        self._send.flush(due, out, due if now is None else now)
+        self._done = self._done or self._send.crashed
 
     # -- stalls and the end -------------------------------------------------------------
 
     def _stall_deadline(self) -> float | None:
-        timeout = self.options.stall_timeout
-        if not timeout or self._last_input is None or self._stalled:
+        timeout, since = self.options.stall_timeout, self._last_input
+        if not timeout or since is None or self._stalled:
             return None
+        if (injector := self._send.injector) is not None:  # held or withheld: never a stall
+            if injector.quiet:
+                return None
+            since = max(since, injector.held_until)
         if self._in_order is not None:
             if not self._in_order.may_stall(self._cursor):
                 return None
-            return self._last_input + timeout
+            return since + timeout
         receiver = self._receiver
-        unanswered = bool(receiver.live_requests or self._extra_ids)
+        unanswered = bool(receiver.live_requests or self._send.extra_ids)
         return stall_deadline(
-            self._sched, bool(receiver.open_agent_requests), unanswered, self._last_input, timeout
+            self._sched, bool(receiver.open_agent_requests), unanswered, since, timeout
         )
 
     def _stall(self, out: Out) -> None:
@@ -345,14 +274,13 @@ class ReplayEngine:
         self._mismatches += 1
         receiver = self._receiver
         waiting = [(receiver.live_id[step], step) for step in receiver.live_requests.values()]
-        waiting += [(live, step) for step, ids in self._extra_ids.items() for live in ids]
+        waiting += [(live, step) for step, ids in self._send.extra_ids.items() for live in ids]
         stall = Stall.of(self.plan, self._sched)
-        self._sent += len(waiting)
         for line in stall.errors(waiting):
-            out.send(line)
-        self._abandoned.update(step for _, step in waiting)
+            self._send.error(line, out)
+        self._send.abandoned.update(step for _, step in waiting)
         receiver.live_requests.clear()
-        self._extra_ids.clear()
+        self._send.extra_ids.clear()
         out.append(Mismatch(stall.report(self.options.stall_timeout, len(waiting))))
         if not waiting or self.options.on_mismatch == "exit":
             self._finish(out, agent_exit=False)
@@ -369,8 +297,13 @@ class ReplayEngine:
             self._finish(out, agent_exit=True)
 
     def _finish(self, out: Out, *, agent_exit: bool) -> None:
+        injector = self._send.injector
         unused, unasked = unused_messages(
-            self.plan, self._sched.settled, self._asked, agent_exit=agent_exit
+            self.plan,
+            self._sched.settled,
+            self._send.asked,
+            agent_exit=agent_exit,
+            expected_until=injector.expected_until if injector else None,
         )
         if unused or unasked:
             out.append(
@@ -378,7 +311,7 @@ class ReplayEngine:
             )
         failed = self._mismatches > 0 or (bool(unused or unasked) and not self.options.allow_unused)
         recorded = self.plan.exit_status if agent_exit else None
-        out.append(Exit(1 if failed else (recorded or 0)))
+        out.append(Exit(1 if failed else (recorded or 0), hung=bool(injector and injector.hung)))
         self._done = True
 
     def _mismatch(self, report: Report, out: Out) -> None:

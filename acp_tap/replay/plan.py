@@ -55,6 +55,16 @@ Stall
   still unanswered gets the JSON-RPC error naming the held frame and what it waits for;
   if none was waiting, the replay ends (the client gets end of file instead of silence).
 
+Faults (``--fault``, :mod:`acp_tap.replay.faulting`)
+- which frames a fault hits is decided from the recording alone (``nth`` in recorded
+  order, ``p`` from the seed and each frame's seq), never from the client's timing;
+- frames held by a fault (a delay, a slice's gaps) are never a stall: the stall timeout
+  counts from when the hold ends; after a fault withholds a frame (drop, corrupt, error,
+  hang, close), the client's silence is never a stall;
+- recorded client messages a fault made impossible are not expected: after a crash, hang
+  or close, none that has not arrived; after drop, corrupt or error, those recorded after
+  the frame it hit.
+
 Repeats (``--allow-repeats``)
 - the n-th repeat of identical requests is answered as the n-th recorded one of them,
   cycling, with the notifications that request alone released in the recording.

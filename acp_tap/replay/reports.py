@@ -14,7 +14,7 @@ import attrs
 
 from acp_tap.matching.diff import Difference, shorten
 from acp_tap.matching.index import Closest
-from acp_tap.replay.actions import Action, Report, ReportKind, Send
+from acp_tap.replay.actions import Action, Report, ReportKind, Send, Stderr
 from acp_tap.replay.plan import ClientStep, Plan
 
 SHOWN_DIFFERENCES = 3
@@ -26,17 +26,25 @@ LISTED_UNUSED = 20
 
 @attrs.define(eq=False)
 class Out:
-    """Actions being collected; consecutive lines for the client become one :class:`Send`."""
+    """Actions being collected; consecutive lines for the client become one :class:`Send`.
+
+    ``muted`` (a ``hang`` or ``close`` fault): nothing more goes to the client or to the
+    agent's stderr; reports still do.
+    """
 
     actions: list[Action] = attrs.field(factory=list)
     chunks: list[bytes] = attrs.field(factory=list)
+    muted: bool = False
 
     def send(self, data: bytes) -> None:
         """Queue whole lines for the client."""
-        self.chunks.append(data)
+        if not self.muted:
+            self.chunks.append(data)
 
     def append(self, action: Action) -> None:
         """Queue another action, after the lines queued so far."""
+        if self.muted and isinstance(action, Send | Stderr):
+            return
         self._seal()
         self.actions.append(action)
 
@@ -101,17 +109,25 @@ def no_match_report(
 
 
 def unused_messages(
-    plan: Plan, settled: Callable[[int], bool], asked: set[int], *, agent_exit: bool
+    plan: Plan,
+    settled: Callable[[int], bool],
+    asked: set[int],
+    *,
+    agent_exit: bool,
+    expected_until: int | None = None,
 ) -> tuple[list[ClientStep], int]:
     """Recorded client messages that never arrived (not settled), and how many of them are
     answers to agent requests never sent (a consequence, not listed). When the recording
-    ended with the agent exiting, what the client sent after its last frame is not expected.
+    ended with the agent exiting, what the client sent after its last frame is not expected;
+    nor, after a fault withheld a frame, what it sent after ``expected_until``.
     """
     last_seq = plan.agent[-1].seq if plan.agent else 0
+    if agent_exit and (expected_until is None or last_seq < expected_until):
+        expected_until = last_seq
     unused: list[ClientStep] = []
     unasked = 0
     for step in plan.client:
-        if settled(step.index) or (agent_exit and step.frame.seq > last_seq):
+        if settled(step.index) or (expected_until is not None and step.frame.seq > expected_until):
             continue
         if step.answers is not None and step.answers not in asked:
             unasked += 1

@@ -120,10 +120,12 @@ class TapReceive(trio.abc.ReceiveStream):
     transcript: Transcript
     direction: Direction
     _splitter: LineSplitter = attrs.field(factory=LineSplitter)
+    ended: bool = False  # the stream's end was received
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
         """Receive and note."""
         data = await self.inner.receive_some(max_bytes)
+        self.ended = self.ended or not data
         note(self.transcript, self.direction, self._splitter, data)
         return data
 

@@ -83,8 +83,12 @@ class TrackBuilder:
             self.header = converter.unstructure(record)
         elif isinstance(record, Footer):
             self.footer = converter.unstructure(record)
-        else:
+        elif isinstance(record, Frame):
             self._frame(record, self._timeline.feed(line, record))
+        else:  # a fault injected while recording: `acp-tap show` lists it
+            self.warnings.append(
+                f"line {line}: fault {record.fault} ({record.kind}) injected at frame #{record.on}"
+            )
 
     def _frame(self, frame: Frame, event: Event) -> None:
         index = self.frames
