@@ -102,3 +102,20 @@ class AgentGroup:
     def _signal(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pgid, signum)
+
+
+def running(pid: int | None) -> bool:
+    """Whether process ``pid`` still runs here (a zombie does not)."""
+    if pid is None or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: trust kill
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]

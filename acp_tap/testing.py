@@ -27,6 +27,7 @@ import attrs
 import trio
 import trio.testing
 
+from acp_tap.agentgroup import running
 from acp_tap.cassette.model import Direction
 from acp_tap.errors import AcpTapError
 from acp_tap.golden import assert_agent_matches, run_agent_against, run_agent_against_async
@@ -254,7 +255,7 @@ class FakeAgent:
         if self.real_agent is not None or not self.report_path.exists():
             return []
         started, ended, hung = self._wait_for_reports(REPORT_WAIT)
-        lingering = {pid for pid in started - ended.keys() if _alive(pid)}
+        lingering = {pid for pid in started - ended.keys() if running(pid)}
         for pid in lingering:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGTERM)  # it writes its report, then exits
@@ -362,17 +363,6 @@ def _expected_status(cassette: Path) -> int:
     if footer is not None and footer.closed_first == "agent":
         return footer.status
     return 0
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` still exists (its client may have killed it)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _render(report: Report) -> str:

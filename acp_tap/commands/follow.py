@@ -18,6 +18,7 @@ from typing import TextIO
 
 import attrs
 
+from acp_tap.agentgroup import running
 from acp_tap.cassette.model import Footer, Header
 from acp_tap.commands.output import discard_output
 from acp_tap.commands.show import use_colour
@@ -83,7 +84,7 @@ def _follow(fd: int, tail: Tail, keep: Filter, printer: _LivePrinter) -> int:
     while True:
         data = os.read(fd, 1 << 20)
         if not data:
-            if time.monotonic() - quiet_since >= GONE_AFTER and not _alive(recorder):
+            if time.monotonic() - quiet_since >= GONE_AFTER and not running(recorder):
                 return _cut_short(tail, recorder, printer)
             time.sleep(POLL)
             continue
@@ -109,23 +110,6 @@ def _cut_short(tail: Tail, recorder: int | None, printer: _LivePrinter) -> int:
         file=sys.stderr,
     )
     return 1
-
-
-def _alive(pid: int | None) -> bool:
-    """Whether process ``pid`` still runs here (a zombie does not)."""
-    if pid is None or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc: trust kill
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 @attrs.define(eq=False)
