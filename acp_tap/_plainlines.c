@@ -539,14 +539,15 @@ static inline __attribute__((always_inline)) int gate_hit(cursor base, cursor en
     }
 }
 
-/* The gate bytes in [p, to), checked within the whole buffer [base, end). */
-static int scan_bytes(cursor base, cursor end, cursor p, cursor to, int strings)
+/* The first gate byte in [p, to) that hits, checked within the whole buffer [base, end),
+ * or NULL. */
+static cursor scan_bytes(cursor base, cursor end, cursor p, cursor to, int strings)
 {
     int wanted = strings ? 3 : 1;
     for (; p < to; p++)
         if ((gate[*p] & wanted) && gate_hit(base, end, p))
-            return 1;
-    return 0;
+            return p;
+    return NULL;
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -591,9 +592,10 @@ __attribute__((target("avx2"))) static cursor scan_avx2(cursor base, cursor end,
                           EQ(OR(next, fold), SPLAT('s')));
         unsigned mask = (unsigned)_mm256_movemask_epi8(OR(OR(rare, dash), OR(OR(under, dot), aws)));
         while (mask) {
-            if (gate_hit(base, end, p + __builtin_ctz(mask))) {
+            cursor at = p + __builtin_ctz(mask);
+            if (gate_hit(base, end, at)) {
                 *found = 1;
-                return p;
+                return at;
             }
             mask &= mask - 1;
         }
@@ -608,9 +610,10 @@ __attribute__((target("avx2"))) static cursor scan_avx2(cursor base, cursor end,
 }
 #endif
 
-/* Whether [base, end) might hold a secret: anchors always; credential names between
- * quotes and \u00XX escapes only with `strings` (the JSON scanner checks those itself). */
-static int secret_scan(cursor base, cursor end, int strings)
+/* Where [base, end) first might hold a secret (NULL: nowhere): anchors always; credential
+ * names between quotes and \u00XX escapes only with `strings` (the JSON scanner checks
+ * those itself). */
+static cursor secret_find(cursor base, cursor end, int strings)
 {
     cursor p = base;
 #ifdef HAVE_AVX2_SCAN
@@ -619,17 +622,18 @@ static int secret_scan(cursor base, cursor end, int strings)
         avx2 = __builtin_cpu_supports("avx2");
     if (avx2 && end - base >= 40) {
         int found;
-        if (scan_bytes(base, end, base, base + 7, strings))
-            return 1;
+        cursor at = scan_bytes(base, end, base, base + 7, strings);
+        if (at != NULL)
+            return at;
         p = scan_avx2(base, end, base + 7, strings, &found);
         if (found)
-            return 1;
+            return p;
     }
 #endif
     return scan_bytes(base, end, p, end, strings);
 }
 
-static int secret_hint(cursor base, cursor end) { return secret_scan(base, end, 1); }
+static int secret_hint(cursor base, cursor end) { return secret_find(base, end, 1) != NULL; }
 
 typedef struct {
     PyObject *plain;
@@ -769,6 +773,14 @@ static PyObject *frame_plain_lines(PyObject *module, PyObject *const *args, Py_s
         free(lines.items);
         return PyErr_NoMemory();
     }
+    /* One scan of the whole run of lines (not one per line: no per-line head and tail):
+     * the lines wholly before its first hit are clean; the one holding it is not. */
+    cursor hit = NULL;
+    if (secrets && lines.count) {
+        Line *last = &lines.items[lines.count - 1];
+        hit = secret_find((cursor)base + lines.items[0].start,
+                          (cursor)base + last->start + last->size, 0);
+    }
     Methods methods = {plain, NULL, 0};
     Py_ssize_t count = 0, size = 0;
     for (; count < lines.count; count++) {
@@ -781,7 +793,7 @@ static PyObject *frame_plain_lines(PyObject *module, PyObject *const *args, Py_s
         }
         if (verbatim && secrets) {
             cursor start = (cursor)base + line->start;
-            verbatim = !line->secret && !secret_scan(start, start + line->size, 0);
+            verbatim = !line->secret && (hit == NULL || hit >= start + line->size);
         }
         if (!verbatim)
             break;

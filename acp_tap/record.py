@@ -207,7 +207,8 @@ class _Session:
         return time.monotonic() - self.started
 
     async def run(self, signals: AsyncIterator[int] | None) -> None:
-        """Relay until the agent has exited and its output has ended (or ``drain`` passed)."""
+        """Relay until the agent has exited and its output has ended (or ``drain`` passed),
+        and the output held for faults is out."""
         async with trio.open_nursery() as nursery:
             if signals is not None:
                 nursery.start_soon(self._forward_signals, signals, nursery)
@@ -218,9 +219,11 @@ class _Session:
             nursery.start_soon(_run_relay, self.relay)
             nursery.start_soon(self._end_agent_when_client_gone)
             await self.process.wait()
-            held = self.faults.holding() if self.faults is not None else 0.0
-            with trio.move_on_after(self.config.drain + held):
+            with trio.move_on_after(self.config.drain):
                 await self.outputs_done.wait()
+            if self.faults is not None:  # by now the relay has read what the agent wrote
+                with trio.move_on_after(self.faults.holding()):
+                    await self.outputs_done.wait()
             nursery.cancel_scope.cancel()
 
     def recorded(self, direction: Direction, chunk: bytes) -> None:

@@ -255,7 +255,7 @@ def test_output_held_when_the_agent_exits_still_reaches_the_client(tmp_path: Pat
 
     took, got, status = trio.run(main)
     assert (got, status) == (b'{"jsonrpc":"2.0","method":"bye"}\n', 0)
-    assert 2.5 <= took <= 2.5 * 1.5 + 0.2 + 0.5  # (+ start-up)
+    assert 2.5 <= took <= 2.5 + 4  # (+ start-up, seconds on a loaded 2-core machine)
     recorded = load(cassette)
     assert recorded.footer is not None
     assert [(r.kind, r.on) for r in recorded.injections] == [("delay", 1)]
