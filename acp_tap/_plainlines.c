@@ -553,12 +553,13 @@ static cursor scan_bytes(cursor base, cursor end, cursor p, cursor to, int strin
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define HAVE_AVX2_SCAN 1
-/* The gate search 32 bytes at a time (AVX2). The rare gate bytes ('A', 'B', 'J', 'G', '=',
- * 'z', 'Z', and '"', '\\' with `strings`) are found by nibble lookup; the frequent ones
- * ('-', '_', '.', 'w') are kept only where a neighbour fits one of their anchors (a '-'
- * after 'k', 't' or 's', before '-', or 4 after an 'x'; a '_' 3 or 6 after a 'g' or before
- * one; a '.' after 's' or before 'e'; a 'w' between 'a' and 's', any case), so the exact
- * check (gate_hit) rarely runs on ordinary text. Returns where it stopped, or NULL. */
+/* The gate search 32 bytes at a time (AVX2). A gate byte is kept only where a neighbour
+ * fits one of its anchors, so the exact check (gate_hit) rarely runs on ordinary text or
+ * on base64: an 'A' before 'I', 'K', 'S', 'B', 'C' or '3'; a 'B' before 'e' or 'a'; a 'J'
+ * after 'F'; a 'G' before 'R'; a 'z' 7 after an 'a' (any case); a '-' after 'k', 't' or
+ * 's', before '-', or 4 after an 'x'; a '_' 3 or 6 after a 'g' or before one; a '.' after
+ * 's' or before 'e'; a 'w' between 'a' and 's' (any case); every '=' (and, with `strings`,
+ * every '"', and a '\\' before 'u'). Returns where it stopped, or NULL. */
 __attribute__((target("avx2"))) static cursor scan_avx2(cursor base, cursor end, cursor p,
                                                          int strings, int *found)
 {
@@ -567,29 +568,28 @@ __attribute__((target("avx2"))) static cursor scan_avx2(cursor base, cursor end,
 #define OR _mm256_or_si256
 #define AND _mm256_and_si256
 #define LOAD(q) _mm256_loadu_si256((const __m256i *)(q))
-    /* buckets by high nibble: 3 '=', 4 'A' 'B' 'G' 'J', 5 'Z' '\\', 7 'z', 2 '"' */
-    const __m256i lo_table = _mm256_setr_epi8(
-        0, 4, 4 | (strings ? 16 : 0), 0, 0, 0, 0, 4, 0, 0, 4 | 8 | 2, 0, strings ? 8 : 0, 1, 0, 0,
-        0, 4, 4 | (strings ? 16 : 0), 0, 0, 0, 0, 4, 0, 0, 4 | 8 | 2, 0, strings ? 8 : 0, 1, 0, 0);
-    const __m256i hi_table = _mm256_setr_epi8(0, 0, 16, 1, 4, 8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0,
-                                              0, 0, 16, 1, 4, 8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0);
-    const __m256i nibble = SPLAT(0x0f), fold = SPLAT(0x20), zero = _mm256_setzero_si256();
+#define IS(v, c) EQ((v), SPLAT(c))
+    const __m256i fold = SPLAT(0x20), quote = SPLAT(strings ? '"' : 0);
+    const __m256i backslash = SPLAT(strings ? '\\' : 0);
     *found = 0;
     while (end - p >= 33 && p - base >= 7) { /* reads p[-7] to p[32] */
         __m256i x = LOAD(p), next = LOAD(p + 1), prev1 = LOAD(p - 1);
-        __m256i lo = _mm256_shuffle_epi8(lo_table, AND(x, nibble));
-        __m256i hi = _mm256_shuffle_epi8(hi_table, AND(_mm256_srli_epi16(x, 4), nibble));
-        __m256i rare = _mm256_andnot_si256(EQ(AND(lo, hi), zero), SPLAT(-1));
-        __m256i dash = AND(EQ(x, SPLAT('-')),
-                           OR(OR(OR(EQ(prev1, SPLAT('k')), EQ(prev1, SPLAT('t'))),
-                                 EQ(prev1, SPLAT('s'))),
-                              OR(EQ(next, SPLAT('-')), EQ(OR(LOAD(p - 4), fold), SPLAT('x')))));
-        __m256i under = AND(EQ(x, SPLAT('_')), OR(OR(EQ(LOAD(p - 3), SPLAT('g')),
-                                                     EQ(LOAD(p - 6), SPLAT('g'))),
-                                                  EQ(next, SPLAT('g'))));
-        __m256i dot = AND(EQ(x, SPLAT('.')), OR(EQ(next, SPLAT('e')), EQ(prev1, SPLAT('s'))));
-        __m256i aws = AND(AND(EQ(OR(x, fold), SPLAT('w')), EQ(OR(prev1, fold), SPLAT('a'))),
-                          EQ(OR(next, fold), SPLAT('s')));
+        __m256i lower = OR(x, fold), next_lower = OR(next, fold), prev_lower = OR(prev1, fold);
+        __m256i letters = OR(
+            OR(AND(IS(x, 'A'), OR(OR(OR(IS(next, 'I'), IS(next, 'K')), OR(IS(next, 'S'),
+                                                                        IS(next, 'B'))),
+                                  OR(IS(next, 'C'), IS(next, '3')))),
+               AND(IS(x, 'B'), OR(IS(next, 'e'), IS(next, 'a')))),
+            OR(OR(AND(IS(x, 'J'), IS(prev1, 'F')), AND(IS(x, 'G'), IS(next, 'R'))),
+               AND(IS(lower, 'z'), IS(OR(LOAD(p - 7), fold), 'a'))));
+        __m256i others = OR(OR(IS(x, '='), EQ(x, quote)), AND(EQ(x, backslash), IS(next, 'u')));
+        __m256i dash = AND(IS(x, '-'), OR(OR(OR(IS(prev1, 'k'), IS(prev1, 't')), IS(prev1, 's')),
+                                          OR(IS(next, '-'), IS(OR(LOAD(p - 4), fold), 'x'))));
+        __m256i under = AND(IS(x, '_'), OR(OR(IS(LOAD(p - 3), 'g'), IS(LOAD(p - 6), 'g')),
+                                           IS(next, 'g')));
+        __m256i dot = AND(IS(x, '.'), OR(IS(next, 'e'), IS(prev1, 's')));
+        __m256i aws = AND(AND(IS(lower, 'w'), IS(prev_lower, 'a')), IS(next_lower, 's'));
+        __m256i rare = OR(letters, others);
         unsigned mask = (unsigned)_mm256_movemask_epi8(OR(OR(rare, dash), OR(OR(under, dot), aws)));
         while (mask) {
             cursor at = p + __builtin_ctz(mask);
@@ -607,6 +607,7 @@ __attribute__((target("avx2"))) static cursor scan_avx2(cursor base, cursor end,
 #undef OR
 #undef AND
 #undef LOAD
+#undef IS
 }
 #endif
 
@@ -687,9 +688,6 @@ static char *write_seq(char *out, long long seq)
 
 typedef struct {
     Py_ssize_t start, size; /* the line, without its '\n' */
-    cursor method;          /* as in Scan */
-    Py_ssize_t method_len;
-    int secret; /* as in Scan */
 } Line;
 
 typedef struct {
@@ -697,11 +695,34 @@ typedef struct {
     Py_ssize_t count, capacity;
 } Lines;
 
-/* Scan the JSON lines from pos on, stopping at the first that is not certainly one
- * document. 0, or -1 out of memory. */
-static int scan_lines(const char *base, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t limit,
-                      Lines *lines)
+#define SECRET_WINDOW ((Py_ssize_t)1 << 16) /* bytes the secret scan looks ahead at once */
+
+/* What is known of the secret scan of a run of lines: [from, to) was scanned, starting at a
+ * line's start, and its first hit is `hit` (NULL: none in it). */
+typedef struct {
+    cursor to, hit;
+} Secrets;
+
+/* Whether the line [line, line_end) might hold a secret, scanning ahead from its start by
+ * windows (each begins at a line's start, so every line is checked with all its bytes in
+ * context, as if alone; a window only adds context, hence hits, never removes one). */
+static int line_might_hold_secret(Secrets *seen, cursor line, cursor line_end, cursor end)
 {
+    if (seen->hit == NULL && seen->to < line_end) {
+        cursor to = end - line > SECRET_WINDOW ? line + SECRET_WINDOW : end;
+        seen->to = to > line_end ? to : line_end;
+        seen->hit = secret_find(line, seen->to, 0);
+    }
+    return seen->hit != NULL && seen->hit < line_end;
+}
+
+/* Scan the lines from pos on, stopping at the first that is not stored verbatim: not
+ * certainly one JSON document, a method not in `methods`, or (with `secrets`) a line that
+ * might hold a secret. 0, or -1 on error (a Python exception is set). */
+static int scan_lines(const char *base, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t limit,
+                      Methods *methods, int secrets, Lines *lines)
+{
+    Secrets seen = {(cursor)base + pos, NULL};
     while (pos < end) {
         const char *line = base + pos;
         /* a line of at most limit bytes ends by line + limit; nothing scanned crosses '\n' */
@@ -709,16 +730,26 @@ static int scan_lines(const char *base, Py_ssize_t pos, Py_ssize_t end, Py_ssize
         Scan s = {(cursor)line, (cursor)stop, 0, 0, NULL, 0};
         if (!scan_line(&s))
             return 0;
+        int verbatim = is_plain(methods, s.method, s.method_len);
+        if (verbatim < 0)
+            return -1;
+        if (verbatim && secrets)
+            verbatim = !s.secret && !line_might_hold_secret(&seen, (cursor)line, s.p,
+                                                            (cursor)base + end);
+        if (!verbatim)
+            return 0;
         if (lines->count == lines->capacity) {
             Py_ssize_t capacity = lines->capacity ? 2 * lines->capacity : 1024;
             Line *items = realloc(lines->items, (size_t)capacity * sizeof(Line));
-            if (items == NULL)
+            if (items == NULL) {
+                PyErr_NoMemory();
                 return -1;
+            }
             lines->items = items;
             lines->capacity = capacity;
         }
         Py_ssize_t size = (const char *)s.p - line;
-        lines->items[lines->count++] = (Line){pos, size, s.method, s.method_len, s.secret};
+        lines->items[lines->count++] = (Line){pos, size};
         pos += size + 1;
     }
     return 0;
@@ -769,37 +800,16 @@ static PyObject *frame_plain_lines(PyObject *module, PyObject *const *args, Py_s
     const char *head_bytes = PyBytes_AS_STRING(head);
     Py_ssize_t head_size = PyBytes_GET_SIZE(head);
     Lines lines = {NULL, 0, 0};
-    if (scan_lines(base, pos, end, limit, &lines) < 0) {
-        free(lines.items);
-        return PyErr_NoMemory();
-    }
-    /* One scan of the whole run of lines (not one per line: no per-line head and tail):
-     * the lines wholly before its first hit are clean; the one holding it is not. */
-    cursor hit = NULL;
-    if (secrets && lines.count) {
-        Line *last = &lines.items[lines.count - 1];
-        hit = secret_find((cursor)base + lines.items[0].start,
-                          (cursor)base + last->start + last->size, 0);
-    }
     Methods methods = {plain, NULL, 0};
-    Py_ssize_t count = 0, size = 0;
-    for (; count < lines.count; count++) {
-        Line *line = &lines.items[count];
-        int verbatim = is_plain(&methods, line->method, line->method_len);
-        if (verbatim < 0) {
-            Py_XDECREF(methods.last);
-            free(lines.items);
-            return NULL;
-        }
-        if (verbatim && secrets) {
-            cursor start = (cursor)base + line->start;
-            verbatim = !line->secret && (hit == NULL || hit >= start + line->size);
-        }
-        if (!verbatim)
-            break;
-        size += 7 + digit_count(seq + count + 1) + head_size + line->size + 2;
-    }
+    int failed = scan_lines(base, pos, end, limit, &methods, secrets, &lines);
     Py_XDECREF(methods.last);
+    if (failed) {
+        free(lines.items);
+        return NULL;
+    }
+    Py_ssize_t count = lines.count, size = 0;
+    for (Py_ssize_t i = 0; i < count; i++)
+        size += 7 + digit_count(seq + i + 1) + head_size + lines.items[i].size + 2;
     PyObject *out = PyBytes_FromStringAndSize(NULL, size);
     if (out == NULL) {
         free(lines.items);
@@ -846,6 +856,38 @@ static int any_control(cursor p, cursor end)
     return 0;
 }
 
+/* Whether [p, end) holds a byte outside the base64 alphabet and '=' ([A-Za-z0-9+/=]). */
+static int any_non_base64(cursor p, cursor end)
+{
+#if defined(__SSE2__)
+    const __m128i upper = _mm_set1_epi8('A'), lower = _mm_set1_epi8('a');
+    const __m128i digit = _mm_set1_epi8('0'), letters = _mm_set1_epi8(25);
+    const __m128i digits = _mm_set1_epi8(9);
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)p);
+        __m128i u = _mm_sub_epi8(x, upper), l = _mm_sub_epi8(x, lower);
+        __m128i d = _mm_sub_epi8(x, digit);
+        __m128i ok = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(u, letters), u),
+                         _mm_cmpeq_epi8(_mm_min_epu8(l, letters), l)),
+            _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(d, digits), d),
+                         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('+')),
+                                                   _mm_cmpeq_epi8(x, _mm_set1_epi8('/'))),
+                                      _mm_cmpeq_epi8(x, _mm_set1_epi8('=')))));
+        if (_mm_movemask_epi8(ok) != 0xFFFF)
+            return 1;
+        p += 16;
+    }
+#endif
+    for (; p < end; p++) {
+        unsigned char c = *p, l = c | 0x20;
+        if (!((l >= 'a' && l <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+              c == '='))
+            return 1;
+    }
+    return 0;
+}
+
 /* Parse (buffer, start, end), clamp the range and answer whether `scan` finds something in
  * it, without the GIL when it is longer than `unlocked` bytes. */
 static PyObject *scan_buffer(PyObject *args, const char *format, int (*scan)(cursor, cursor),
@@ -880,6 +922,12 @@ static PyObject *has_control(PyObject *module, PyObject *args)
     return scan_buffer(args, "y*nn:has_control", any_control, 0);
 }
 
+static PyObject *non_base64(PyObject *module, PyObject *args)
+{
+    (void)module;
+    return scan_buffer(args, "y*nn:non_base64", any_non_base64, 1 << 16);
+}
+
 static PyObject *might_hold_secret(PyObject *module, PyObject *args)
 {
     (void)module;
@@ -908,6 +956,8 @@ static PyMethodDef plainlines_methods[] = {
      "Whether buffer[start:end] might hold something the default secret rules redact."},
     {"credential_names", credential_names, METH_NOARGS,
      "The credential key names the prefilter knows."},
+    {"non_base64", non_base64, METH_VARARGS,
+     "Whether buffer[start:end] holds a byte outside [A-Za-z0-9+/=]."},
     {"has_control", has_control, METH_VARARGS,
      "Whether buffer[start:end] holds a byte below 0x20."},
     {"frame_plain_lines", (PyCFunction)(void (*)(void))frame_plain_lines, METH_FASTCALL,

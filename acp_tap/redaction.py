@@ -40,11 +40,13 @@ from typing import Any, Final
 import attrs
 
 from acp_tap.cassette.codec import dumps_compact
+from acp_tap.cassette.longline import LongLine
 from acp_tap.cassette.model import Direction, Frame, Payload
 from acp_tap.errors import UsageError
+from acp_tap.secrets.blobs import BLOB_MIN, Buffer, blob_spans, is_blob
 from acp_tap.secrets.engine import PLACEHOLDER, Matcher, compile_any, compile_user, scrub
 from acp_tap.secrets.places import BULK_METHODS, Path, default_targets, is_secret_method, members
-from acp_tap.secrets.prefilter import Buffer, might_hold_secret
+from acp_tap.secrets.prefilter import might_hold_secret, pieces_might_hold_secret
 from acp_tap.secrets.rules import DEFAULT_RULES, is_credential_name
 
 __all__ = ["PLACEHOLDER", "RedactionRules", "Redactor", "is_secret_method", "redact_frame"]
@@ -191,7 +193,7 @@ class Redactor:
             return False
         if self.places_may_apply(direction, method, answers):
             return True
-        return line is None or might_hold_secret(line)
+        return line is None or json_might_hold_secret(line)
 
     def places_may_apply(
         self, direction: Direction, method: str | None, answers: str | None
@@ -285,8 +287,9 @@ class Redactor:
         if isinstance(value, dict | list):
             return _DESCEND
         if isinstance(value, str) and (self.rules.defaults or self._matchers):
-            new = self._scrub(value)
-            if self.rules.defaults and isinstance(parent, dict) and isinstance(key, str):
+            formats = self.rules.defaults and not is_blob(value)
+            new = self._scrub(value, formats=formats)
+            if formats and isinstance(parent, dict) and isinstance(key, str):
                 new = self._scrub_member(key, new)
             if new != value:
                 redacted.append(path)
@@ -316,17 +319,18 @@ class Redactor:
             return value
         return new[len(head) : -1].decode("utf-8", "surrogatepass")
 
-    def _scrub(self, text: str) -> str:
-        """Replace every secret and ``--redact`` match outside placeholders (a fixed point)."""
-        if not self.rules.defaults and not self._matchers:
+    def _scrub(self, text: str, *, formats: bool = True) -> str:
+        """Replace every secret (unless not ``formats``) and ``--redact`` match outside
+        placeholders (a fixed point)."""
+        if not (formats and self.rules.defaults) and not self._matchers:
             return text
         data = text.encode("utf-8", "surrogatepass")
-        new = self._scrub_bytes(data)
+        new = self._scrub_bytes(data, formats=formats)
         return text if new is data else new.decode("utf-8", "surrogatepass")
 
-    def _scrub_bytes(self, data: bytes) -> bytes:
+    def _scrub_bytes(self, data: bytes, *, formats: bool = True) -> bytes:
         """:meth:`_scrub` on bytes; ``data`` itself if nothing changed."""
-        formats = self.rules.defaults and might_hold_secret(data)
+        formats = formats and self.rules.defaults and might_hold_secret(data)
         if not formats and not self._matchers:
             return data
         new = data
@@ -337,6 +341,17 @@ class Redactor:
             new = scrub(new, self._matchers)
             if new == before:
                 return data if new == data else new
+
+
+def json_might_hold_secret(line: Buffer) -> bool:
+    """:func:`might_hold_secret` for a JSON line, not looking inside its binary data in
+    base64 (:mod:`acp_tap.secrets.blobs`), which the default formats skip."""
+    if len(line) <= BLOB_MIN:
+        return might_hold_secret(line)
+    data = line if isinstance(line, bytes) else bytes(line)
+    long = LongLine()
+    long.add(data, 0, len(data), ascii_chunk=data.isascii())
+    return pieces_might_hold_secret(long.pieces, blob_spans(long.pieces, long.long_strings))
 
 
 def redact_frame(redactor: Redactor, frame: Frame, answers: str | None) -> Frame:

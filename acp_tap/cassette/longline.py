@@ -187,11 +187,16 @@ class LongLine:
     _skeleton: list[bytes] = attrs.Factory(list)
     _skeleton_size: int = 0
     _utf8_tail: bytes = b""  # an incomplete UTF-8 sequence at the end of the last piece
+    _base: int = 0  # the line's offset of index 0 of the chunk being added
+    _string_start: int = 0  # the line's offset of the current string's body
+    long_strings: list[tuple[int, int]] = attrs.Factory(list)
+    """The bodies of the long strings without escapes, as ``[start, end)`` offsets."""
 
     def add(self, chunk: bytes, start: int, end: int, *, ascii_chunk: bool) -> None:
         """Append ``chunk[start:end]`` (``ascii_chunk``: the whole chunk is ASCII)."""
         whole = start == 0 and end == len(chunk)
         self.pieces.append(chunk if whole else memoryview(chunk)[start:end])
+        self._base = self.size - start
         self.size += end - start
         if self._gave_up:
             return
@@ -244,6 +249,7 @@ class LongLine:
             return end
         self._in_string, self._run, self._string_size, self._escapes = True, 0, 0, False
         self._string = []
+        self._string_start = self._base + quote + 1
         return quote + 1
 
     def _in_string_at(self, chunk: bytes, pos: int, end: int) -> int:
@@ -270,5 +276,9 @@ class LongLine:
             self._run = 0 if quote >= 0 else run
             return body_end
         self._in_string = False
-        self._keep(b"".join(self._string) + b'"' if self._string_size <= LONG_STRING else b'"')
+        if self._string_size <= LONG_STRING:
+            self._keep(b"".join(self._string) + b'"')
+        else:
+            self._keep(b'"')
+            self.long_strings.append((self._string_start, self._base + quote))
         return quote + 1

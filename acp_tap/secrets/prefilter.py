@@ -25,9 +25,8 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 from acp_tap.native import native
+from acp_tap.secrets.blobs import Buffer, outside
 from acp_tap.secrets.rules import CREDENTIAL_NAMES
-
-Buffer = bytes | bytearray | memoryview
 
 WINDOW: Final = 320
 """Raw bytes after an ``aws`` within which its keyword and delimiter must stand."""
@@ -75,13 +74,19 @@ def might_hold_secret(data: Buffer, start: int = 0, end: int | None = None) -> b
     return NATIVE(data, start, len(data) if end is None else end)
 
 
-def pieces_might_hold_secret(pieces: Sequence[Buffer]) -> bool:
-    """The same question for a line held in pieces, without joining them.
+def pieces_might_hold_secret(
+    pieces: Sequence[Buffer], blobs: Sequence[tuple[int, int]] = ()
+) -> bool:
+    """The same question for a line held in pieces, without joining them, and without
+    looking into ``blobs`` (``[start, end)`` offsets in the line of binary data in base64,
+    see :mod:`acp_tap.secrets.blobs`).
 
     Each piece is asked alone, and so is each seam (the last and first ``2 * WINDOW``
     bytes around it), which holds any anchor and window that straddles it.
     """
     span = 2 * WINDOW
+    if blobs:
+        pieces = list(outside(pieces, blobs))
     for index, piece in enumerate(pieces):
         if might_hold_secret(piece):
             return True
