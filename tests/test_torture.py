@@ -132,11 +132,13 @@ def test_the_table_json_and_summary() -> None:
     assert summary(outcomes[:1]) == "1 runs: the client neither hung nor died of a signal"
 
 
-def torture(cassette: Path, client: list[str], timeout: float) -> tuple[int, dict[str, Any]]:
-    """``acp-tap torture --json``: its status and the runs by scenario."""
-    done = run_cli(
-        ["torture", "--json", "--timeout", str(timeout), cassette, "--", *client], timeout=120
-    )
+def torture(
+    cassette: Path, client: list[str], timeout: float, jobs: int
+) -> tuple[int, dict[str, Any]]:
+    """``acp-tap torture --json --jobs JOBS``: its status and the runs by scenario, in the
+    order printed."""
+    argv = ["torture", "--json", "--timeout", str(timeout), "--jobs", str(jobs), str(cassette)]
+    done = run_cli([*argv, "--", *client], timeout=120)
     assert done.returncode in (0, 1), done.stderr
     return done.returncode, {run["scenario"]: run for run in json.loads(done.stdout)}
 
@@ -182,7 +184,7 @@ def test_fragile_clients_get_the_expected_table(mode: str) -> None:
     """A client without timeouts hangs on hang; one that parses every line dies of garbage
     and corrupt lines; either way torture exits 1 and says which."""
     status, runs = torture(
-        PROMPT_TURN, [PYTHON, str(FRAGILE), mode, str(PROMPT_TURN), "--", "{agent}"], 4.0
+        PROMPT_TURN, [PYTHON, str(FRAGILE), mode, str(PROMPT_TURN), "--", "{agent}"], 4.0, 4
     )
     assert status == 1
     assert {name: outcome(run) for name, run in runs.items()} == FRAGILE_EXPECTED[mode]
@@ -206,8 +208,9 @@ def test_the_demo_client_survives_every_fault(tmp_path: Path) -> None:
     assert recorded.returncode == 0, recorded.stderr
     client = ["sh", "-c", f"cd {shlex.quote(str(tmp_path))} && exec {shlex.join(ACP_TAP)} "
               "demo-client --timeout 2 -- {agent}"]  # fmt: skip
-    status, runs = torture(cassette, client, 6.0)
+    status, runs = torture(cassette, client, 6.0, 3)
     assert status == 0
+    assert list(runs) == [scenario.name for scenario in scenarios(compile_path(cassette, [])[0])]
     failed = {name: run["stderr"] for name, run in runs.items() if run["exit_status"] != 0}
     assert sorted(failed) == ["close", "crash", "crash@start", "error", "hang", "hang@start"]
     assert failed["hang"] == (

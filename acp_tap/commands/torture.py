@@ -8,7 +8,7 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
-from acp_tap.commands.options import after_dashes, positive_number
+from acp_tap.commands.options import after_dashes, positive_int, positive_number
 
 DESCRIPTION = """\
 Run CLIENT once per scenario, with `acp-tap replay` of CASSETTE as its agent: the clean
@@ -61,6 +61,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="passed to acp-tap replay: do not compare this path of client messages "
         "(e.g. params.clientInfo.version; repeatable)",
     )
+    parser.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="run N scenarios at a time (default 1: each client run has the machine to "
+        "itself, so its timings are its own); rows still come in scenario order",
+    )
     parser.add_argument("--json", action="store_true", help="a JSON list of the runs")
     parser.add_argument("client", nargs=argparse.REMAINDER, metavar="-- CLIENT ARGV")
     parser.set_defaults(func=run)
@@ -98,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
         print(table.header(), flush=True)
     with tempfile.TemporaryDirectory(prefix="acp-tap-torture-") as workdir:
         outcomes = trio.run(
-            partial(torture, workdir=Path(workdir), options=options, on_outcome=show),
+            partial(
+                torture, workdir=Path(workdir), options=options, on_outcome=show, jobs=args.jobs
+            ),
             cassette,
             client,
             chosen,

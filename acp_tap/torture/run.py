@@ -23,6 +23,8 @@ from typing import Any
 
 import trio
 
+from acp_tap.agentgroup import running
+from acp_tap.errors import AcpTapError
 from acp_tap.record import spawn_error
 from acp_tap.torture.scenarios import Scenario
 from acp_tap.torture.table import Outcome
@@ -99,38 +101,23 @@ async def _stop_replays(report: Path) -> list[dict[str, Any]]:
     (they report on SIGTERM); their events."""
     events = _events(report)
 
-    def running(*done: str) -> set[int]:
+    def left(*done: str) -> set[int]:
         finished = set().union(*(_pids(events, kind) for kind in done))
-        return {pid for pid in _pids(events, "start") - finished if _alive(pid)}
+        return {pid for pid in _pids(events, "start") - finished if running(pid)}
 
     with trio.move_on_after(SETTLE_WAIT):
-        while running("end", "hung"):
+        while left("end", "hung"):
             await trio.sleep(0.02)
             events = _events(report)
-    for pid in running("end"):
+    for pid in left("end"):
         _signal(pid, signal.SIGTERM)
     with trio.move_on_after(STOP_WAIT):
-        while running("end"):
+        while left("end"):
             await trio.sleep(0.02)
             events = _events(report)
-    for pid in running("end"):
+    for pid in left("end"):
         _signal(pid, signal.SIGKILL)
     return events
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` still runs (not gone, not a zombie nobody reaped)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
-    except FileNotFoundError:
-        return False
-    except OSError:  # no /proc: ask the kernel
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
 
 
 async def _keep_tail(stream: trio.abc.ReceiveStream, tail: bytearray) -> None:
@@ -220,13 +207,35 @@ async def torture(
     workdir: Path,
     options: Sequence[str] = (),
     on_outcome: Callable[[Outcome], object] | None = None,
+    jobs: int = 1,
 ) -> list[Outcome]:
-    """Every scenario in turn (one at a time, so timings are the client's own)."""
-    outcomes = []
-    for n, scenario in enumerate(scenarios, start=1):
-        report = workdir / f"{n:02d}-{scenario.name.replace('@', '-')}.ndjson"
-        outcome = await run_scenario(argv, cassette, scenario, timeout, report, options=options)
-        outcomes.append(outcome)
-        if on_outcome is not None:
-            on_outcome(outcome)
-    return outcomes
+    """Every scenario, ``jobs`` at a time (by default one at a time, so timings are the
+    client's own); ``on_outcome`` is called in scenario order, as soon as it can be."""
+    outcomes: list[Outcome | None] = [None] * len(scenarios)
+    told = 0
+    limiter = trio.CapacityLimiter(jobs)
+    failed: list[AcpTapError] = []  # the client cannot be started: the first error
+
+    async def one(n: int, scenario: Scenario, nursery: trio.Nursery) -> None:
+        nonlocal told
+        report = workdir / f"{n + 1:02d}-{scenario.name.replace('@', '-')}.ndjson"
+        async with limiter:
+            try:
+                outcomes[n] = await run_scenario(
+                    argv, cassette, scenario, timeout, report, options=options
+                )
+            except AcpTapError as exc:
+                failed.append(exc)
+                nursery.cancel_scope.cancel()
+                return
+        while told < len(outcomes) and (ready := outcomes[told]) is not None:
+            told += 1
+            if on_outcome is not None:
+                on_outcome(ready)
+
+    async with trio.open_nursery() as nursery:
+        for n, scenario in enumerate(scenarios):
+            nursery.start_soon(one, n, scenario, nursery)
+    if failed:
+        raise failed[0]
+    return [outcome for outcome in outcomes if outcome is not None]
