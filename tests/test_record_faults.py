@@ -146,7 +146,7 @@ def check_hold(case: Case, arrivals: list[tuple[float, bytes]], began: float) ->
         return
     if case.spec.startswith("delay:dir=c2a"):
         took = arrivals[0][0] - began  # the prompt reached the agent late
-        assert 0.3 <= took <= 0.3 * 1.5 + 0.2 + 0.3, took  # + the agent's own start
+        assert 0.3 <= took <= 0.3 + 2.0, took  # + the agent's own start, on a loaded machine
         return
     assert_took(arrivals, len(ONE), len(TWO), case.hold)
 

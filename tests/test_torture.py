@@ -183,13 +183,14 @@ FRAGILE_EXPECTED = {
 def test_fragile_clients_get_the_expected_table(mode: str) -> None:
     """A client without timeouts hangs on hang; one that parses every line dies of garbage
     and corrupt lines; either way torture exits 1 and says which."""
+    timeout = 8.0  # the strict client's 3 s waits (and their cleanup) fit well within it
     status, runs = torture(
-        PROMPT_TURN, [PYTHON, str(FRAGILE), mode, str(PROMPT_TURN), "--", "{agent}"], 4.0, 4
+        PROMPT_TURN, [PYTHON, str(FRAGILE), mode, str(PROMPT_TURN), "--", "{agent}"], timeout, 4
     )
     assert status == 1
     assert {name: outcome(run) for name, run in runs.items()} == FRAGILE_EXPECTED[mode]
     if mode == "patient":
-        assert runs["hang"]["seconds"] == pytest.approx(4.0, abs=0.5)
+        assert runs["hang"]["seconds"] == pytest.approx(timeout, abs=0.5)
     else:
         assert runs["garbage"]["stderr"].startswith("fragile client: cannot parse b'acp-tap:")
 

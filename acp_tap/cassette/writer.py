@@ -39,6 +39,9 @@ _GREEDY_BYTES = 2 << 20
 POLL = 0.001
 """Seconds between looks at the queue while frames keep coming."""
 
+ROOM_WAIT = 0.05
+"""Seconds between looks at the disk's progress while the relay waits for room."""
+
 IDLE = 0.05
 """Seconds without frames after which the thread sleeps until the next one."""
 
@@ -166,6 +169,8 @@ class CassetteWriter:
     _queue: collections.deque[_Item] = attrs.field(factory=collections.deque)
     _wake: threading.Event = attrs.field(factory=threading.Event)
     _sleeping: bool = False  # the thread waits on _wake (else it polls)
+    _room: threading.Event = attrs.field(factory=threading.Event)
+    _waiting: bool = False  # the relay waits on _room (see wait_for_room)
     _enqueued: int = 0  # bytes queued, by the relay thread
     _written: int = 0  # bytes taken off the queue, by the writer thread
     _thread: threading.Thread | None = None
@@ -222,13 +227,18 @@ class CassetteWriter:
         budget are dropped until the disk catches up, and the session goes on.
         """
         progress, since = self._written, time.monotonic()
-        while not self.has_room() and not self.error:
-            time.sleep(POLL)
+        while True:
+            self._room.clear()
+            self._waiting = True  # the writer sets _room after its next write
+            if self.has_room() or self.error:
+                break
+            self._room.wait(ROOM_WAIT)
             if self._written != progress:
                 progress, since = self._written, time.monotonic()
             elif time.monotonic() - since > stall:
                 self._stalled = True
-                return
+                break
+        self._waiting = False
 
     def fail(self, message: str) -> None:
         """Stop recording (a bug upstream): frames queued so far are written, later ones are
@@ -333,6 +343,8 @@ class CassetteWriter:
             )
         finally:
             self._written += size
+            if self._waiting:
+                self._room.set()
 
     def _cut(self, size: int) -> None:
         """Drop a part of a record a failed write left at the end (the file stays whole)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shutil
 import sys
@@ -145,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     keep_freed_buffers()
+    gc.freeze()  # what is loaded by now lives to the end: keep it out of every collection
 
     async def main() -> int:
         if not config.quiet and shutil.which(command[0]) is not None:  # else record() says why
