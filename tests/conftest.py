@@ -17,6 +17,13 @@ settings.load_profile(
 )
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker more than there are CPUs. Most tests wait on subprocesses
+    (a client, a replay, a browser), so a third worker on a 2-core machine uses the time
+    two leave idle (the suite: 3.0 min instead of 3.8-4.2)."""
+    return (os.cpu_count() or 1) + 1
+
+
 @pytest.fixture
 def cassette(tmp_path: Path) -> Path:
     """A path for a cassette that does not exist yet."""
