@@ -4,6 +4,7 @@ redactions in their own place, live id types, sharper misses, and the in-order p
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pytest
@@ -105,6 +106,20 @@ def test_a_stall_with_no_request_waiting_ends_the_replay() -> None:
     assert "the replay ends" in stall.summary
     assert unused.kind is ReportKind.UNUSED
     assert out[-1] == Exit(1)
+
+
+def test_the_ticker_is_woken_only_for_an_earlier_deadline_or_the_end() -> None:
+    """A shell's ticker sleeps until the deadline it saw: it is woken for an earlier one and
+    at the end, never for a later one or none (one task switch less per message)."""
+    engine = engine_for(cancelled_turn(), stall_timeout=0.5)
+    assert engine.next_deadline() is None
+    assert not engine.wakes(math.inf)  # no deadline: nothing to wake for
+    feed(engine, prompt(7, "s", "go"), now=10.0)
+    assert engine.next_deadline() == 10.5
+    assert engine.wakes(math.inf) and engine.wakes(11.0)
+    assert not engine.wakes(10.5) and not engine.wakes(10.2)  # asleep until earlier already
+    engine.close(11.0)
+    assert engine.done and engine.wakes(math.inf)  # the end: the ticker exits
 
 
 def test_no_stall_before_the_client_says_anything() -> None:

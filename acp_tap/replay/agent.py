@@ -50,11 +50,10 @@ class _Shell:
 
     def deliver(self, actions: Iterable[Action]) -> None:
         """Queue actions for the writer (the engine already joins consecutive lines); wake
-        the ticker if the engine's next deadline is now earlier than its own."""
+        the ticker if the engine says so (:meth:`~acp_tap.replay.engine.ReplayEngine.wakes`)."""
         for action in actions:
             self.queue.send_nowait(action)
-        deadline = self.engine.next_deadline()
-        if deadline is None or deadline < self.asleep_until or self.engine.done:
+        if self.engine.wakes(self.asleep_until):
             self.wake.set()
 
     async def read(self, stream: trio.abc.ReceiveStream) -> None:

@@ -48,12 +48,11 @@ class _Shell:
     asleep_until: float = math.inf  # when the ticker wakes up by itself
 
     def deliver(self, actions: Iterable[Action]) -> None:
-        """Queue actions for the writer; wake the ticker if the engine's next deadline is
-        now earlier than its own."""
+        """Queue actions for the writer; wake the ticker if the engine says so
+        (:meth:`~acp_tap.replay.engine.ReplayEngine.wakes`)."""
         for action in actions:
             self.queue.put_nowait(action)
-        deadline = self.engine.next_deadline()
-        if deadline is None or deadline < self.asleep_until or self.engine.done:
+        if self.engine.wakes(self.asleep_until):
             self.wake.set()
 
     async def read(self, reader: asyncio.StreamReader) -> None:

@@ -173,6 +173,14 @@ class ReplayEngine:
         dues = [d for d in (stall, self._sched.next_due(), self._exit_due) if d is not None]
         return min(dues) if dues else None
 
+    def wakes(self, asleep_until: float) -> bool:
+        """Whether a shell's ticker, asleep until ``asleep_until``, must wake now: the replay
+        is done, or :meth:`next_deadline` is earlier. A later deadline, or none, only costs
+        the ticker one early :meth:`poll`, so it is not woken for it (one task switch less
+        per client message)."""
+        deadline = self.next_deadline()
+        return self._done or (deadline is not None and deadline < asleep_until)
+
     def close(self, now: float) -> list[Action]:
         """The client's input ended: send what is ready, report unused messages, exit."""
         out = self._send.out()
