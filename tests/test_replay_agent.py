@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import trio
@@ -23,7 +25,7 @@ from acp_tap.replay.actions import (
     ReportKind,
     Send,
 )
-from acp_tap.replay.agent import _Hooks, _write, serve
+from acp_tap.replay.agent import _Direct, _Hooks, _Shell, _write, serve
 from acp_tap.replay.engine import MISMATCH_CODE, ReplayEngine
 from tests.helpers import run_cli
 from tests.replay_support import CWD, Recording, notification, prompt, request, result, update
@@ -358,9 +360,41 @@ async def test_pause_holds_the_stream_and_close_output_ends_it(
     for action in (Send(b"a\n"), Pause(5.0), Send(b"b\n"), CloseOutput(), Send(b"c\n"), Exit(3)):
         send.send_nowait(action)
     began = trio.current_time()
-    status = await _write(receive, agent_end.send_stream, None, _Hooks())
+    status = await _write(receive, agent_end.send_stream, None, _Hooks(), _Direct(None))
     got = b""
     while chunk := await client_end.receive_some():
         got += chunk
     assert (status, got) == (3, b"a\nb\n")
     assert trio.current_time() - began == pytest.approx(5.0)
+
+
+class _NeverWakes:
+    """The engine, as far as ``_Shell.deliver`` asks it: the ticker is never woken."""
+
+    def wakes(self, asleep_until: float) -> bool:
+        return False
+
+
+def test_answers_go_out_at_once_while_the_writer_is_idle_and_in_order_otherwise() -> None:
+    """A Send is written straight to an idle output pipe; anything queued (a Pause) keeps
+    the Sends after it queued behind it; what a full pipe cannot take goes to the writer."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    send, receive = trio.open_memory_channel[Action](math.inf)
+    engine = cast(ReplayEngine, _NeverWakes())
+    shell = _Shell(engine, lambda: 0.0, send, _Direct(write_end, idle=True))
+    try:
+        shell.deliver([Send(b"a\n")])
+        assert os.read(read_end, 100) == b"a\n"
+        assert receive.statistics().current_buffer_used == 0
+        shell.deliver([Pause(1.0), Send(b"b\n")])
+        assert [receive.receive_nowait(), receive.receive_nowait()] == [Pause(1.0), Send(b"b\n")]
+        shell.direct.idle = True
+        big = b"x" * (8 << 20)  # more than a pipe holds
+        shell.deliver([Send(big), Send(b"c\n")])
+        left = receive.receive_nowait()
+        assert isinstance(left, Send) and 0 < len(left.data) < len(big)
+        assert receive.receive_nowait() == Send(b"c\n")
+    finally:
+        os.close(read_end)
+        os.close(write_end)

@@ -3,7 +3,10 @@
 The shell only moves bytes and time: it splits the client's input into lines, feeds them
 to the engine with the current time, and carries out the actions it returns. Output goes
 through an unbounded queue to a writer task, so reading the client never waits on writing
-to it (a client that writes a lot before reading cannot deadlock the replay). A client
+to it (a client that writes a lot before reading cannot deadlock the replay). When the
+client's output is a pipe or socket and the writer has nothing to do, an answer is written
+at once, without blocking (:class:`_Direct`): one task switch less per round trip; what
+the pipe cannot take goes to the writer. A client
 line is held whole until its newline, up to ``max_line`` bytes (never less than the longest
 recorded client line): a longer one is reported as a mismatch and ends the replay (exit 1).
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import Awaitable, Callable, Iterable
 
 import attrs
@@ -38,10 +42,42 @@ CHUNK = 1 << 20
 
 
 @attrs.define(eq=False)
+class _Direct:
+    """Writing answers to the client's output at once, while the writer task is idle."""
+
+    fd: int | None  # a non-blocking pipe or socket; None: always through the writer
+    idle: bool = False  # the writer waits for its next action, with none queued
+
+    def take(self, action: Action) -> Action | None:
+        """Carry out ``action`` now if it is a Send and the writer is idle; what is left for
+        the writer (None: nothing)."""
+        if not (isinstance(action, Send) and self.idle and self.fd is not None):
+            return action
+        try:
+            written = os.write(self.fd, action.data)
+        except OSError:  # full (EAGAIN), or gone: the writer finds out and handles it
+            return action
+        return Send(action.data[written:]) if written < len(action.data) else None
+
+    async def next(self, queue: trio.MemoryReceiveChannel[Action]) -> Action | None:
+        """The writer's next action (None: the queue has ended), idle while it waits."""
+        self.idle = queue.statistics().current_buffer_used == 0
+        try:
+            action = await queue.receive()
+        except trio.EndOfChannel:
+            return None
+        self.idle = False
+        if isinstance(action, CloseOutput | Exit):
+            self.fd = None  # the output closes: never written directly again
+        return action
+
+
+@attrs.define(eq=False)
 class _Shell:
     engine: ReplayEngine
     clock: Callable[[], float]
     queue: trio.MemorySendChannel[Action]
+    direct: _Direct = attrs.field(factory=lambda: _Direct(None))
     max_line: int = DEFAULT_MAX_LINE
     overflowed: bool = False  # the client sent a line longer than the limit
     input_ended: trio.Event = attrs.field(factory=trio.Event)
@@ -51,8 +87,12 @@ class _Shell:
     def deliver(self, actions: Iterable[Action]) -> None:
         """Queue actions for the writer (the engine already joins consecutive lines); wake
         the ticker if the engine says so (:meth:`~acp_tap.replay.engine.ReplayEngine.wakes`)."""
+        direct = self.direct
         for action in actions:
-            self.queue.send_nowait(action)
+            queued = direct.take(action)
+            if queued is not None:
+                self.queue.send_nowait(queued)
+                direct.idle = False  # the writer has work now: what follows queues behind it
         if self.engine.wakes(self.asleep_until):
             self.wake.set()
 
@@ -117,10 +157,11 @@ async def _write(
     send_stream: trio.abc.SendStream,
     stderr: trio.abc.SendStream | None,
     hooks: _Hooks,
+    direct: _Direct,
 ) -> int:
     """Carry out the actions in order; return the exit status."""
     broken = False
-    async for action in queue:
+    while (action := await direct.next(queue)) is not None:
         if isinstance(action, Send):
             if not broken:
                 try:
@@ -200,7 +241,8 @@ async def serve(
     ``nursery.start``: started once the replay is serving.
     """
     send_channel, receive_channel = trio.open_memory_channel[Action](math.inf)
-    shell = _Shell(engine, clock, send_channel, max_line)
+    fd = send_stream.fileno() if isinstance(send_stream, trio.lowlevel.FdStream) else None
+    shell = _Shell(engine, clock, send_channel, _Direct(fd), max_line)
     status = 1
     async with trio.open_nursery() as nursery:
 
@@ -208,7 +250,7 @@ async def serve(
             nonlocal status
             ended = None if hold_after_input else shell.input_ended
             hooks = _Hooks(on_report, on_fault, linger, ended)
-            status = await _write(receive_channel, send_stream, stderr, hooks)
+            status = await _write(receive_channel, send_stream, stderr, hooks, shell.direct)
             nursery.cancel_scope.cancel()
 
         nursery.start_soon(writer)
