@@ -351,6 +351,11 @@ def json_might_hold_secret(line: Buffer) -> bool:
     data = line if isinstance(line, bytes) else bytes(line)
     long = LongLine()
     long.add(data, 0, len(data), ascii_chunk=data.isascii())
+    return long_line_might_hold_secret(long)
+
+
+def long_line_might_hold_secret(long: LongLine) -> bool:
+    """:func:`might_hold_secret` for a line checked in pieces, outside its blobs."""
     return pieces_might_hold_secret(long.pieces, blob_spans(long.pieces, long.long_strings))
 
 

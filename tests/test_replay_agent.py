@@ -398,3 +398,20 @@ def test_answers_go_out_at_once_while_the_writer_is_idle_and_in_order_otherwise(
     finally:
         os.close(read_end)
         os.close(write_end)
+
+
+def test_a_client_gone_from_its_output_leaves_the_answers_to_the_writer() -> None:
+    """EPIPE on a direct write: the answer goes to the writer (which handles a broken
+    output), and no later answer is written directly."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    os.close(read_end)
+    send, receive = trio.open_memory_channel[Action](math.inf)
+    engine = cast(ReplayEngine, _NeverWakes())
+    shell = _Shell(engine, lambda: 0.0, send, _Direct(write_end, idle=True))
+    try:
+        shell.deliver([Send(b"a\n")])
+        assert receive.receive_nowait() == Send(b"a\n")
+        assert shell.direct.fd is None
+    finally:
+        os.close(write_end)

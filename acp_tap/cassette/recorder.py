@@ -32,9 +32,8 @@ from acp_tap.cassette.plainlines import (
     frame_plain_lines,
     method_key,
 )
-from acp_tap.redaction import PLACEHOLDER, Redactor, redact_frame
-from acp_tap.secrets.blobs import blob_spans
-from acp_tap.secrets.prefilter import might_hold_secret, pieces_might_hold_secret
+from acp_tap.redaction import PLACEHOLDER, Redactor, long_line_might_hold_secret, redact_frame
+from acp_tap.secrets.prefilter import might_hold_secret
 from acp_tap.wire.jsonrpc import INVALID, Envelope, Kind, envelope
 from acp_tap.wire.jsonscan import Buffer
 from acp_tap.wire.pending import PendingRequests
@@ -191,9 +190,7 @@ class Recorder:
             return False
         if redactor.user_rules or redactor.places_may_apply(direction, method, answers):
             return True
-        return self._secrets and pieces_might_hold_secret(
-            long.pieces, blob_spans(long.pieces, long.long_strings)
-        )
+        return self._secrets and long_line_might_hold_secret(long)
 
     def _encode(
         self,

@@ -55,7 +55,10 @@ class _Direct:
             return action
         try:
             written = os.write(self.fd, action.data)
-        except OSError:  # full (EAGAIN), or gone: the writer finds out and handles it
+        except BlockingIOError:  # full: the writer waits for room
+            return action
+        except OSError:  # the client's end is gone: from now on the writer handles it all
+            self.fd = None
             return action
         return Send(action.data[written:]) if written < len(action.data) else None
 
