@@ -235,3 +235,22 @@ def test_usage_errors_are_one_line() -> None:
         done.stderr.decode().splitlines()[-1].startswith("acp-tap torture: agent command not found")
     )
     assert sys.executable
+
+
+def test_a_closed_stdout_ends_a_parallel_run_without_a_traceback() -> None:
+    """`acp-tap torture --jobs 3 ... | head -c 10`: the table's reader leaves; no traceback,
+    and the bad --jobs values are usage errors."""
+    client = f"{shlex.join(ACP_TAP)} demo-client --timeout 2 -- {{agent}}"
+    argv = [*ACP_TAP, "torture", "--jobs", "3", str(PROMPT_TURN), "--", "sh", "-c", client]
+    done = subprocess.run(
+        ["sh", "-c", f"{shlex.join(argv)} | head -c 10"],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.stdout == b"scenario  "
+    assert b"Traceback" not in done.stderr, done.stderr
+    for jobs, why in (("0", "must be 1 or more, not 0"), ("x", "not a whole number: 'x'")):
+        bad = run_cli(["torture", "--jobs", jobs, PROMPT_TURN, "--", "c", "{agent}"])
+        assert bad.returncode == 2
+        assert bad.stderr.decode().splitlines()[-1].endswith(f"argument --jobs: {why}")

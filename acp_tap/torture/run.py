@@ -214,24 +214,23 @@ async def torture(
     outcomes: list[Outcome | None] = [None] * len(scenarios)
     told = 0
     limiter = trio.CapacityLimiter(jobs)
-    failed: list[AcpTapError] = []  # the client cannot be started: the first error
+    failed: list[Exception] = []  # the first error that ends the run, raised as it is
 
     async def one(n: int, scenario: Scenario, nursery: trio.Nursery) -> None:
         nonlocal told
         report = workdir / f"{n + 1:02d}-{scenario.name.replace('@', '-')}.ndjson"
-        async with limiter:
-            try:
+        try:
+            async with limiter:
                 outcomes[n] = await run_scenario(
                     argv, cassette, scenario, timeout, report, options=options
                 )
-            except AcpTapError as exc:
-                failed.append(exc)
-                nursery.cancel_scope.cancel()
-                return
-        while told < len(outcomes) and (ready := outcomes[told]) is not None:
-            told += 1
-            if on_outcome is not None:
-                on_outcome(ready)
+            while told < len(outcomes) and (ready := outcomes[told]) is not None:
+                told += 1
+                if on_outcome is not None:
+                    on_outcome(ready)
+        except (AcpTapError, OSError) as exc:  # the client cannot start; our stdout is gone
+            failed.append(exc)
+            nursery.cancel_scope.cancel()
 
     async with trio.open_nursery() as nursery:
         for n, scenario in enumerate(scenarios):
