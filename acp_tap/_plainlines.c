@@ -108,6 +108,7 @@ static char accepting[MAX_STATES];
 static unsigned char may_start[256]; /* bytes a credential name may start with: '-', '_', or
                                         a first letter of a name, in either case */
 static unsigned char gate[256]; /* 1: a gate byte of gate_hit; 2: one only with `strings` */
+static short name_pairs[26][26]; /* the trie state after these two letters (0: no name) */
 
 static void build_trie(void)
 {
@@ -123,9 +124,11 @@ static void build_trie(void)
         accepting[state] = 1;
         may_start[(unsigned char)NAMES[n][0]] = 1;
         may_start[(unsigned char)NAMES[n][0] - 0x20] = 1;
+        name_pairs[NAMES[n][0] - 'a'][NAMES[n][1] - 'a'] = trie[trie[0][NAMES[n][0] - 'a']]
+                                                                [NAMES[n][1] - 'a'];
     }
     may_start['-'] = may_start['_'] = 1;
-    for (const char *c = "ABJG.-_=wWzZ"; *c; c++)
+    for (const char *c = "ABJG.-kgx=wWzZX"; *c; c++)
         gate[(unsigned char)*c] = 1;
     gate['"'] = gate['\\'] = 2;
 }
@@ -134,6 +137,20 @@ static inline int name_byte(unsigned char c)
 {
     unsigned char l = c | 0x20;
     return c == '-' || c == '_' || (l >= 'a' && l <= 'z');
+}
+
+/* Whether the string [p, end) (its closing quote at end) cannot be a credential name: too
+ * short, or starting with three letters no name starts with. Cheap; name_run decides. */
+static inline int surely_no_name(cursor p, cursor end)
+{
+    if (end - p < 5)
+        return 1;
+    unsigned first = (unsigned)(p[0] | 0x20) - 'a', second = (unsigned)(p[1] | 0x20) - 'a';
+    unsigned third = (unsigned)(p[2] | 0x20) - 'a';
+    if (first >= 26 || second >= 26)
+        return 0;
+    int state = name_pairs[first][second];
+    return !state || (third < 26 && !trie[state][third]);
 }
 
 /* Whether the run of [A-Za-z_-] from p is a credential name (lower-cased, without '-' and
@@ -293,7 +310,8 @@ static int string_value(Scan *s, int *escaped)
     if (s->p == NULL)
         return 0;
     *escaped |= here;
-    if (ascii_escape || (!here && may_start[*start] && name_run(start, s->p, '"')))
+    if (ascii_escape || (!here && may_start[*start] && !surely_no_name(start, s->p - 1) &&
+                         name_run(start, s->p, '"')))
         s->secret = 1;
     return 1;
 }
@@ -467,28 +485,25 @@ static int aws_context(cursor base, cursor end, cursor p)
     return 0;
 }
 
-/* Where each GitLab prefix would start, counted back from its '-': 4 to 7 bytes. */
+/* The GitLab token prefixes (all start with "gl"). */
 static const char *const GITLAB[] = {"glpat-", "glptt-", "gldt-", "glrt-", "glsoat-", "glcbt-",
                                      "glffct-", "glft-", "glimt-", "glagent-", "gloas-"};
 
-static int dash(cursor base, cursor end, cursor p)
+/* A 'g' starting gh[pousr]_, github_pat_, a GitLab prefix, or the g of _gitlab_session=. */
+static int g_anchor(cursor base, cursor end, cursor p)
 {
-    Py_ssize_t back = p - base;
-    if (back >= 2 && p[-1] == 'k' && p[-2] == 's' && AT(p - 2, "sk-ant-"))
-        return 1;
-    if (end - p > 1 && p[1] == '-' && AT_CI(p, "-----begin"))
-        return 1;
-    if (back >= 4 && (p[-4] | 0x20) == 'x' && (AT_CI(p - 4, "xapp-") || AT_CI(p - 4, "xox")))
-        return 1;
-    if (back < 4 || p[-1] < 'a' || p[-1] > 'z')
+    Py_ssize_t ahead = end - p;
+    if (ahead < 4)
         return 0;
-    for (Py_ssize_t k = 4; k <= 7 && k <= back; k++) {
-        if (p[-k] != 'g' || p[1 - k] != 'l')
-            continue;
-        for (size_t n = 0; n < sizeof(GITLAB) / sizeof(GITLAB[0]); n++)
-            if ((Py_ssize_t)strlen(GITLAB[n]) == k + 1 && at(base, end, p - k, GITLAB[n], k + 1, 0))
-                return 1;
-    }
+    if (p[1] == 'h')
+        return p[2] && strchr("pousr", p[2]) != NULL && p[3] == '_';
+    if (p[1] == 'i')
+        return AT(p, "github_pat_") || (p > base && AT(p - 1, "_gitlab_session="));
+    if (p[1] != 'l')
+        return 0;
+    for (size_t n = 0; n < sizeof(GITLAB) / sizeof(GITLAB[0]); n++)
+        if (at(base, end, p, GITLAB[n], (Py_ssize_t)strlen(GITLAB[n]), 0))
+            return 1;
     return 0;
 }
 
@@ -500,7 +515,9 @@ static int parameter(cursor base, cursor end, cursor p)
     return start < p && name_run(start, end, '=');
 }
 
-/* Whether the gate byte at p starts something a secret rule (or a key name) needs. */
+/* Whether the gate byte at p starts something a secret rule (or a key name) needs. Each
+ * anchor has one gate byte, in it (so a hit is in the anchor's line); PAIRS (below) lists
+ * the neighbours each gate byte needs, for the AVX2 search. */
 static inline __attribute__((always_inline)) int gate_hit(cursor base, cursor end, cursor p)
 {
     Py_ssize_t back = p - base, ahead = end - p;
@@ -517,11 +534,14 @@ static inline __attribute__((always_inline)) int gate_hit(cursor base, cursor en
         return (ahead > 2 && p[1] == 'e' && p[2] == 'y') ||
                (back >= 5 && p[-5] == 'h' && AT(p - 5, "hooks.slack.com"));
     case '-':
-        return dash(base, end, p);
-    case '_':
-        return (back >= 3 && p[-3] == 'g' && p[-2] == 'h' && p[-1] && strchr("pousr", p[-1])) ||
-               (back >= 6 && p[-6] == 'g' && AT(p - 6, "github_pat_")) ||
-               (ahead > 1 && p[1] == 'g' && AT(p, "_gitlab_session="));
+        return ahead > 1 && p[1] == '-' && AT_CI(p, "-----begin");
+    case 'k':
+        return back >= 1 && p[-1] == 's' && AT(p - 1, "sk-ant-");
+    case 'g':
+        return g_anchor(base, end, p);
+    case 'x':
+    case 'X':
+        return AT_CI(p, "xapp-") || (AT_CI(p, "xox") && ahead > 4 && p[4] == '-');
     case '=':
         return parameter(base, end, p);
     case '"':
@@ -553,61 +573,99 @@ static cursor scan_bytes(cursor base, cursor end, cursor p, cursor to, int strin
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define HAVE_AVX2_SCAN 1
-/* The gate search 32 bytes at a time (AVX2). A gate byte is kept only where a neighbour
- * fits one of its anchors, so the exact check (gate_hit) rarely runs on ordinary text or
- * on base64: an 'A' before 'I', 'K', 'S', 'B', 'C' or '3'; a 'B' before 'e' or 'a'; a 'J'
- * after 'F'; a 'G' before 'R'; a 'z' 7 after an 'a' (any case); a '-' after 'k', 't' or
- * 's', before '-', or 4 after an 'x'; a '_' 3 or 6 after a 'g' or before one; a '.' after
- * 's' or before 'e'; a 'w' between 'a' and 's' (any case); every '=' (and, with `strings`,
- * every '"', and a '\\' before 'u'). Returns where it stopped, or NULL. */
+
+/* The gate search, 32 bytes at a time with AVX2, keeps a gate byte only where a neighbour
+ * fits one of its anchors, so that gate_hit rarely runs on ordinary text or on base64.
+ * Each pair class below is one bit: a byte is kept if it is in `gates` and the byte after
+ * it is in `next` or the byte before it in `prev` (NULL: none; ANY: every byte). Each set
+ * is looked up by nibbles, two table lookups (pshufb) per set, so it stands for the
+ * product of its low and high nibbles: a superset, never fewer bytes. The classes with
+ * `strings` are only searched for with `strings`. */
+#define ANY ((const char *)1)
+#define NAME_START ((const char *)2) /* the bytes of may_start */
+typedef struct {
+    int bit, strings;
+    const char *gates, *next, *prev;
+} PairClass;
+
+static const PairClass PAIRS[] = {
+    {0, 0, "wWzZ", NULL, "aAiI"},    /* aws (the a before the w), authorization (iz) */
+    {1, 0, "JG", "R", "F"},          /* T3BlbkFJ, GR1348941 */
+    {1, 1, "\"", NAME_START, NULL},  /* a credential name between quotes */
+    {1, 1, "\\", "u", NULL},         /* \u00XX */
+    {2, 0, "AB", "IKSBC3ea", NULL},  /* AIza, A3T., AKIA, ASIA, ABIA, ACCA; Bearer, Basic */
+    {3, 0, "xX", "oOaA", NULL},      /* xox.-, xapp- */
+    {4, 0, ".", "e", "s"},           /* .ey, hooks.slack.com */
+    {5, 0, "k-", "-", NULL},         /* sk-ant-, -----begin */
+    {6, 0, "g", "hil", NULL},        /* gh[pousr]_, github_pat_, gl...-, _gitlab_session= */
+    {7, 0, "=", NULL, ANY},          /* a credential name before '=' */
+};
+
+enum { GATE_LO, GATE_HI, NEXT_LO, NEXT_HI, PREV_LO, PREV_HI, TABLES };
+static unsigned char pair_tables[2][TABLES][16]; /* [strings][table][nibble]: class bits */
+
+static void add_set(unsigned char (*tables)[16], int table, const char *set, unsigned char bit)
+{
+    for (int c = 0; c < 256; c++) {
+        int in = set == ANY || (set == NAME_START && may_start[c]) ||
+                 (set != NULL && set != NAME_START && c && strchr(set, c) != NULL);
+        if (in) {
+            tables[table][c & 15] |= bit;
+            tables[table + 1][c >> 4] |= bit;
+        }
+    }
+}
+
+static void build_pair_tables(void)
+{
+    for (int strings = 0; strings < 2; strings++)
+        for (size_t n = 0; n < sizeof(PAIRS) / sizeof(PAIRS[0]); n++) {
+            const PairClass *pair = &PAIRS[n];
+            if (pair->strings && !strings)
+                continue;
+            unsigned char bit = (unsigned char)(1 << pair->bit);
+            add_set(pair_tables[strings], GATE_LO, pair->gates, bit);
+            add_set(pair_tables[strings], NEXT_LO, pair->next, bit);
+            add_set(pair_tables[strings], PREV_LO, pair->prev, bit);
+        }
+}
+
+/* The first gate byte in [p, end - 32) that hits (*found set), else where the search
+ * stopped (the rest is for scan_bytes). Reads p[-1] to p[32]: p > base. */
 __attribute__((target("avx2"))) static cursor scan_avx2(cursor base, cursor end, cursor p,
                                                          int strings, int *found)
 {
-#define SPLAT _mm256_set1_epi8
-#define EQ _mm256_cmpeq_epi8
-#define OR _mm256_or_si256
-#define AND _mm256_and_si256
-#define LOAD(q) _mm256_loadu_si256((const __m256i *)(q))
-#define IS(v, c) EQ((v), SPLAT(c))
-    const __m256i fold = SPLAT(0x20), quote = SPLAT(strings ? '"' : 0);
-    const __m256i backslash = SPLAT(strings ? '\\' : 0);
+#define TABLE(k) _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)tables[k]))
+#define NIBBLES(v, k)                                                                        \
+    _mm256_and_si256(_mm256_shuffle_epi8(TABLE(k), _mm256_and_si256((v), low)),             \
+                     _mm256_shuffle_epi8(TABLE(k + 1),                                       \
+                                         _mm256_and_si256(_mm256_srli_epi16((v), 4), low)))
+    const unsigned char(*tables)[16] = pair_tables[strings != 0];
+    const __m256i low = _mm256_set1_epi8(0x0F), zero = _mm256_setzero_si256();
+    int wanted = strings ? 3 : 1;
     *found = 0;
-    while (end - p >= 33 && p - base >= 7) { /* reads p[-7] to p[32] */
-        __m256i x = LOAD(p), next = LOAD(p + 1), prev1 = LOAD(p - 1);
-        __m256i lower = OR(x, fold), next_lower = OR(next, fold), prev_lower = OR(prev1, fold);
-        __m256i letters = OR(
-            OR(AND(IS(x, 'A'), OR(OR(OR(IS(next, 'I'), IS(next, 'K')), OR(IS(next, 'S'),
-                                                                        IS(next, 'B'))),
-                                  OR(IS(next, 'C'), IS(next, '3')))),
-               AND(IS(x, 'B'), OR(IS(next, 'e'), IS(next, 'a')))),
-            OR(OR(AND(IS(x, 'J'), IS(prev1, 'F')), AND(IS(x, 'G'), IS(next, 'R'))),
-               AND(IS(lower, 'z'), IS(OR(LOAD(p - 7), fold), 'a'))));
-        __m256i others = OR(OR(IS(x, '='), EQ(x, quote)), AND(EQ(x, backslash), IS(next, 'u')));
-        __m256i dash = AND(IS(x, '-'), OR(OR(OR(IS(prev1, 'k'), IS(prev1, 't')), IS(prev1, 's')),
-                                          OR(IS(next, '-'), IS(OR(LOAD(p - 4), fold), 'x'))));
-        __m256i under = AND(IS(x, '_'), OR(OR(IS(LOAD(p - 3), 'g'), IS(LOAD(p - 6), 'g')),
-                                           IS(next, 'g')));
-        __m256i dot = AND(IS(x, '.'), OR(IS(next, 'e'), IS(prev1, 's')));
-        __m256i aws = AND(AND(IS(lower, 'w'), IS(prev_lower, 'a')), IS(next_lower, 's'));
-        __m256i rare = OR(letters, others);
-        unsigned mask = (unsigned)_mm256_movemask_epi8(OR(OR(rare, dash), OR(OR(under, dot), aws)));
+    for (; end - p >= 33; p += 32) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)p);
+        __m256i next = _mm256_loadu_si256((const __m256i *)(p + 1));
+        __m256i prev = _mm256_loadu_si256((const __m256i *)(p - 1));
+        __m256i kept = _mm256_and_si256(NIBBLES(x, GATE_LO),
+                                        _mm256_or_si256(NIBBLES(next, NEXT_LO),
+                                                        NIBBLES(prev, PREV_LO)));
+        if (_mm256_testz_si256(kept, kept))
+            continue;
+        unsigned mask = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(kept, zero));
         while (mask) {
-            cursor at = p + __builtin_ctz(mask);
-            if (gate_hit(base, end, at)) {
+            cursor hit = p + __builtin_ctz(mask);
+            if ((gate[*hit] & wanted) && gate_hit(base, end, hit)) {
                 *found = 1;
-                return at;
+                return hit;
             }
             mask &= mask - 1;
         }
-        p += 32;
     }
     return p;
-#undef SPLAT
-#undef EQ
-#undef OR
-#undef AND
-#undef LOAD
-#undef IS
+#undef TABLE
+#undef NIBBLES
 }
 #endif
 
@@ -621,12 +679,12 @@ static cursor secret_find(cursor base, cursor end, int strings)
     static int avx2 = -1;
     if (avx2 < 0)
         avx2 = __builtin_cpu_supports("avx2");
-    if (avx2 && end - base >= 40) {
+    if (avx2 && end - base >= 34) {
         int found;
-        cursor at = scan_bytes(base, end, base, base + 7, strings);
+        cursor at = scan_bytes(base, end, base, base + 1, strings);
         if (at != NULL)
             return at;
-        p = scan_avx2(base, end, base + 7, strings, &found);
+        p = scan_avx2(base, end, base + 1, strings, &found);
         if (found)
             return p;
     }
@@ -976,5 +1034,8 @@ static struct PyModuleDef plainlines_module = {
 PyMODINIT_FUNC PyInit__plainlines(void)
 {
     build_trie();
+#ifdef HAVE_AVX2_SCAN
+    build_pair_tables();
+#endif
     return PyModule_Create(&plainlines_module);
 }

@@ -178,6 +178,71 @@ def test_native_prefilter_flags_all_the_reference_flags(
         assert NATIVE(buffer, start, start + len(data))
 
 
+ANCHORS = [
+    b"sk-ant-",
+    b"T3BlbkFJ",
+    b"AIza",
+    b"GR1348941",
+    *[b"gh%c_" % c for c in b"pousr"],
+    b"github_pat_",
+    b"_gitlab_session=",
+    *[b"gl%s-" % p for p in b"pat ptt dt rt soat cbt ffct ft imt agent oas".split()],
+    b"x.eyJ",
+    b"hooks.slack.com",
+    b"Bearer",
+    b"Basic",
+    b"xoxb-",
+    b"XoX1-",
+    b"xApp-",
+    b"-----BeGiN",
+    b"authoriZation",
+    *[p + b"ABCDEFGHIJKLMNOP" for p in (b"A3TX", b"A3T7", b"AKIA", b"ASIA", b"ABIA", b"ACCA")],
+    b"aws_key='",
+    b"AWS pass: ",
+    b"aWs" + b"." * 300 + b"TOKEN=",
+    b"\\u0041",
+    b'"Api-Key"',
+    b'"-set_cookie"',
+    b"?client_secret=",
+    b"__PASSWORD=",
+]
+near_misses = st.text(alphabet="aAiIwWzZJGFRxXoOesk-_gthil=\"\\u07 BKSC3.p:'", max_size=120)
+
+
+@needs_native
+@settings(max_examples=300, deadline=None)
+@given(
+    before=near_misses,
+    anchors=st.lists(st.sampled_from(ANCHORS), max_size=3),
+    after=near_misses,
+    shift=st.integers(0, 40),
+)
+def test_native_prefilter_flags_anchors_anywhere_in_long_buffers(
+    before: str, anchors: list[bytes], after: str, shift: int
+) -> None:
+    """Long buffers take the vector search: at any offset, among near misses of every gate
+    byte, it flags what the reference flags."""
+    assert NATIVE is not None
+    data = b"." * shift + before.encode() + b"".join(anchors) + after.encode()
+    start = min(shift, 7)
+    if might_hold_secret_py(data, start):
+        assert NATIVE(data, start, len(data))
+
+
+@needs_native
+@pytest.mark.parametrize("anchor", ANCHORS)
+def test_native_prefilter_finds_each_anchor_at_every_offset(anchor: bytes) -> None:
+    """Each anchor, alone in a line of ordinary text, at every position of a vector and its
+    neighbours, is flagged by both prefilters; the same text without it is not."""
+    assert NATIVE is not None
+    text = b'{"text":"' + b"plain words, nothing to hide; " * 4
+    assert not NATIVE(text + text, 0, 2 * len(text))
+    for offset in range(70):
+        data = text[: 9 + offset] + b" " + anchor + b" " + text[9 + offset :]
+        assert might_hold_secret_py(data), (anchor, offset)
+        assert NATIVE(data, 0, len(data)), (anchor, offset)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     text_secret=carrying(), cuts=st.lists(st.integers(1, 50), max_size=6), pad=st.integers(0, 900)
