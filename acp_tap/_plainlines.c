@@ -18,6 +18,10 @@
  * With ``secrets`` true (the default redaction rules are on), a line that might hold a
  * secret (see might_hold_secret below) is not taken either.
  *
+ * A range of UNLOCKED bytes or more is scanned and framed without the GIL (the recorder
+ * runs in a thread of its own, beside the relay's); it is taken back only to look a
+ * method up in ``plain``.
+ *
  * might_hold_secret(buffer, start, end) -> bool: whether buffer[start:end] holds an anchor
  * of a default secret rule, a credential name between quotes or before '=', or a \u00XX
  * escape of an ASCII character; its reference is
@@ -698,26 +702,33 @@ typedef struct {
     PyObject *plain;
     PyObject *last; /* bytes of the last method looked up, and whether it was plain */
     int last_plain;
+    PyThreadState *released; /* the GIL was released (by frame_plain_lines): the state */
 } Methods;
 
-/* Whether a line with this method is stored verbatim: 1 yes, 0 no, -1 error. */
+/* Whether a line with this method is stored verbatim: 1 yes, 0 no, -1 error. Takes the GIL
+ * back for the set lookup if it was released. */
 static int is_plain(Methods *m, cursor method, Py_ssize_t size)
 {
-    if (method == NULL)
-        return PySet_Contains(m->plain, Py_None);
-    if (m->last != NULL && PyBytes_GET_SIZE(m->last) == size &&
+    if (method != NULL && m->last != NULL && PyBytes_GET_SIZE(m->last) == size &&
         memcmp(PyBytes_AS_STRING(m->last), method, (size_t)size) == 0)
         return m->last_plain;
-    PyObject *key = PyBytes_FromStringAndSize((const char *)method, size);
-    if (key == NULL)
-        return -1;
-    int found = PySet_Contains(m->plain, key);
-    if (found < 0) {
-        Py_DECREF(key);
-        return -1;
+    if (m->released != NULL)
+        PyEval_RestoreThread(m->released);
+    int found;
+    if (method == NULL) {
+        found = PySet_Contains(m->plain, Py_None);
+    } else {
+        PyObject *key = PyBytes_FromStringAndSize((const char *)method, size);
+        found = key == NULL ? -1 : PySet_Contains(m->plain, key);
+        if (found < 0)
+            Py_XDECREF(key);
+        else {
+            Py_XSETREF(m->last, key);
+            m->last_plain = found;
+        }
     }
-    Py_XSETREF(m->last, key);
-    m->last_plain = found;
+    if (m->released != NULL)
+        m->released = PyEval_SaveThread();
     return found;
 }
 
@@ -776,7 +787,8 @@ static int line_might_hold_secret(Secrets *seen, cursor line, cursor line_end, c
 
 /* Scan the lines from pos on, stopping at the first that is not stored verbatim: not
  * certainly one JSON document, a method not in `methods`, or (with `secrets`) a line that
- * might hold a secret. 0, or -1 on error (a Python exception is set). */
+ * might hold a secret. 0; -1 on error (a Python exception is set); -2 out of memory (none
+ * set: the GIL may be released). */
 static int scan_lines(const char *base, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t limit,
                       Methods *methods, int secrets, Lines *lines)
 {
@@ -799,10 +811,8 @@ static int scan_lines(const char *base, Py_ssize_t pos, Py_ssize_t end, Py_ssize
         if (lines->count == lines->capacity) {
             Py_ssize_t capacity = lines->capacity ? 2 * lines->capacity : 1024;
             Line *items = realloc(lines->items, (size_t)capacity * sizeof(Line));
-            if (items == NULL) {
-                PyErr_NoMemory();
-                return -1;
-            }
+            if (items == NULL)
+                return -2; /* out of memory (the caller says so, holding the GIL) */
             lines->items = items;
             lines->capacity = capacity;
         }
@@ -829,6 +839,8 @@ static void write_frames(char *out, const char *base, const Line *lines, Py_ssiz
         out += 2;
     }
 }
+
+#define UNLOCKED ((Py_ssize_t)1 << 14) /* chunks this long are scanned without the GIL */
 
 static PyObject *frame_plain_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -858,8 +870,15 @@ static PyObject *frame_plain_lines(PyObject *module, PyObject *const *args, Py_s
     const char *head_bytes = PyBytes_AS_STRING(head);
     Py_ssize_t head_size = PyBytes_GET_SIZE(head);
     Lines lines = {NULL, 0, 0};
-    Methods methods = {plain, NULL, 0};
+    Methods methods = {plain, NULL, 0, NULL};
+    int unlocked = end - pos >= UNLOCKED;
+    if (unlocked)
+        methods.released = PyEval_SaveThread();
     int failed = scan_lines(base, pos, end, limit, &methods, secrets, &lines);
+    if (unlocked)
+        PyEval_RestoreThread(methods.released);
+    if (failed == -2)
+        PyErr_NoMemory();
     Py_XDECREF(methods.last);
     if (failed) {
         free(lines.items);
@@ -873,7 +892,13 @@ static PyObject *frame_plain_lines(PyObject *module, PyObject *const *args, Py_s
         free(lines.items);
         return NULL;
     }
-    write_frames(PyBytes_AS_STRING(out), base, lines.items, count, seq, head_bytes, head_size);
+    if (unlocked) {
+        Py_BEGIN_ALLOW_THREADS
+        write_frames(PyBytes_AS_STRING(out), base, lines.items, count, seq, head_bytes, head_size);
+        Py_END_ALLOW_THREADS
+    } else {
+        write_frames(PyBytes_AS_STRING(out), base, lines.items, count, seq, head_bytes, head_size);
+    }
     if (count)
         pos = lines.items[count - 1].start + lines.items[count - 1].size + 1;
     free(lines.items);

@@ -1,11 +1,11 @@
 """The recording proxy: relay client <-> agent byte for byte, tee every line into a cassette.
 
 Forward first, record second: the relay thread (:mod:`acp_tap.relay`) writes each chunk
-to the other side before a copy is framed, and the cassette is written by a background
-thread (:mod:`acp_tap.cassette.writer`). If the cassette falls more than its budget
-behind, the relay waits for the disk (memory stays bounded, no frame is lost); only a
-disk making no progress at all for ``writer.STALL`` seconds makes the writer drop frames.
-trio runs the agent, forwards signals, and bounds how long its output is awaited.
+to the other side, then hands it to the framing thread (:mod:`acp_tap.record_framing`),
+and the cassette is written by a third (:mod:`acp_tap.cassette.writer`). If either falls
+more than its budget behind, the relay waits (memory stays bounded, no frame is lost);
+only a disk making no progress at all for ``writer.STALL`` seconds makes the writer drop
+frames. trio runs the agent, forwards signals, and bounds how long its output is awaited.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ import os
 import platform
 import signal
 import time
-import traceback
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
@@ -27,10 +26,11 @@ import trio
 from acp_tap import __version__
 from acp_tap.agentgroup import AgentGroup
 from acp_tap.cassette.model import FAULTS_FORMAT, FORMAT_VERSION, Direction, Footer, Header
-from acp_tap.cassette.recorder import Batch, Recorder
+from acp_tap.cassette.recorder import Recorder
 from acp_tap.cassette.writer import CassetteWriter
 from acp_tap.errors import AgentStartError
-from acp_tap.record_report import LineCount, ending
+from acp_tap.record_framing import Framing
+from acp_tap.record_report import ending
 from acp_tap.redaction import RedactionRules, Redactor
 from acp_tap.relay import Relay, Route, prepare, write_all
 
@@ -153,17 +153,20 @@ async def _record(
     group = AgentGroup.watch(process.pid)
     for fd in (client_in, client_out, log, to_agent, from_agent, from_stderr):
         prepare(fd)
-    session = _Session(config, process, writer, Recorder(Redactor(config.rules)), log)
+    framing = Framing(Recorder(Redactor(config.rules)), writer, time.monotonic())
+    session = _Session(config, process, writer, framing, log)
     route: Callable[..., Route] = Route
     recorded, ended = session.recorded, session.ended
     if config.faults:  # an explicit exception to "never alter traffic": only when asked
         from acp_tap.record_faults import RecordFaults
 
         noise = lambda data: session.relay.send(Direction.AGENT_STDERR, data)  # noqa: E731
-        session.faults = faults = RecordFaults.of(config.faults, config.fault_seed, noise)
+        session.faults = faults = RecordFaults.of(
+            config.faults, config.fault_seed, noise, framing.started
+        )
+        framing.fault_records = faults.records
         route = faults.route
-        recorded = faults.recording(session.recorder, writer, session.started, recorded)
-        ended = faults.recording(session.recorder, writer, session.started, ended)
+        recorded, ended = faults.recording(recorded), faults.recording(ended)
     routes = (
         route(Direction.CLIENT_TO_AGENT, client_in, to_agent),
         route(Direction.AGENT_TO_CLIENT, from_agent, client_out, watch_sink=True),
@@ -189,22 +192,17 @@ class _Session:
     config: RecordConfig
     process: trio.Process
     writer: CassetteWriter
-    recorder: Recorder
+    framing: Framing
     log: int
     relay: Relay = attrs.field(init=False)
-    started: float = attrs.field(factory=time.monotonic)
     token: trio.lowlevel.TrioToken = attrs.field(factory=trio.lowlevel.current_trio_token)
     outputs_done: trio.Event = attrs.field(factory=trio.Event)
     outputs_open: int = len(_OUTPUTS)
-    unframed: LineCount = attrs.field(factory=LineCount)
     client_gone: trio.Event = attrs.field(factory=trio.Event)
     client_left: set[str] = attrs.field(factory=set)  # "stdin" ended, "stdout" lost
     closed_first: str | None = None
     reported: bool = False
     faults: RecordFaults | None = None  # with --fault
-
-    def now(self) -> float:
-        return time.monotonic() - self.started
 
     async def run(self, signals: AsyncIterator[int] | None) -> None:
         """Relay until the agent has exited and its output has ended (or ``drain`` passed),
@@ -226,15 +224,16 @@ class _Session:
                     await self.outputs_done.wait()
             nursery.cancel_scope.cancel()
 
-    def recorded(self, direction: Direction, chunk: bytes) -> None:
-        """A chunk was forwarded (in the relay's thread): record it."""
-        self._record(self.recorder.feed, direction, chunk)
-        if not self.writer.has_room():
-            self.writer.wait_for_room()
+    def recorded(self, direction: Direction, chunk: bytes, fired: Sequence[Any] = ()) -> None:
+        """A chunk was forwarded (in the relay's thread): record it (``fired``: the faults
+        it fired)."""
+        self.framing.chunk(direction, chunk, fired)
+        self._say_failure()
 
-    def ended(self, direction: Direction) -> None:
+    def ended(self, direction: Direction, fired: Sequence[Any] = ()) -> None:
         """A stream ended (in the relay's thread)."""
-        self._record(self.recorder.close, direction)
+        self.framing.end(direction, fired)
+        self._say_failure()
         if direction is Direction.CLIENT_TO_AGENT:
             self._client_left("stdin")
         if self.closed_first is None and direction is not Direction.AGENT_STDERR:
@@ -267,9 +266,8 @@ class _Session:
 
     def finish(self) -> RecordResult:
         """Write the footer (after the relay has stopped) and say how the session ended."""
-        if self.writer.error is None:  # a stream cut off mid-line still has its last line
-            for direction in Direction:
-                self.writer.put(self.recorder.close(direction, self.now()))
+        if not self.framing.close(10.0):
+            self.say("framing the cassette's last lines took too long; giving up")
         returncode = self.process.returncode
         assert returncode is not None
         status = exit_status(returncode)
@@ -277,13 +275,16 @@ class _Session:
         if self.faults is not None:  # what the client saw: a crash's status, an early end
             status, closed_first = self.faults.seen(status, closed_first)
         footer = Footer(
-            t=round(self.now(), 6),
+            t=round(self.framing.now(), 6),
             ended=utc_now(),
             status=status,
             exit_code=returncode if returncode >= 0 else None,
             signal=-returncode if returncode < 0 else None,
             closed_first=closed_first,
-            frames={d.value: n + self.unframed.lines[d] for d, n in self.recorder.counts.items()},
+            frames={
+                d.value: n + self.framing.lines_not_framed(d)
+                for d, n in self.framing.recorder.counts.items()
+            },
             stream_errors=dict(self.relay.errors),
         )
         if not self.writer.close(footer, 10.0):
@@ -302,33 +303,12 @@ class _Session:
         with contextlib.suppress(OSError):
             write_all(self.log, message_line(message))
 
-    def _record(self, step: Callable[..., Batch], direction: Direction, *chunk: bytes) -> None:
-        """``step(direction, *chunk, now)`` into the cassette, while it can still be written.
-
-        A failure of the recorder (a bug) costs the recording, never the session. Whatever
-        stopped the recording is said once, in order with the agent's stderr.
-        """
-        writer = self.writer
-        if writer.error is None:
-            try:
-                writer.put(step(direction, *chunk, self.now()))
-            except Exception as exc:  # noqa: BLE001 - see the docstring
-                writer.fail(self._failure(exc, direction))
-        else:  # lines are still counted, cheaply, so the report is true
-            self.unframed.count(direction, *chunk)
-        if writer.error is not None and not self.reported:
+    def _say_failure(self) -> None:
+        """Say once, in order with the agent's stderr, what stopped the recording."""
+        error = self.writer.error
+        if error is not None and not self.reported:
             self.reported = True
-            self.relay.send(Direction.AGENT_STDERR, message_line(writer.error))
-
-    def _failure(self, exc: Exception, direction: Direction) -> str:
-        """What to say when the recorder failed."""
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        return (
-            f"recording stopped near frame {self.recorder.seq + 1} ({direction.value}): "
-            f"{type(exc).__name__}: {exc} at {where.filename}:{where.lineno}; the session goes "
-            "on, but the cassette ends here, without a footer. Please report this bug with "
-            "the agent's name and this message."
-        )
+            self.relay.send(Direction.AGENT_STDERR, message_line(error))
 
     async def _forward_signals(self, signals: AsyncIterator[int], nursery: trio.Nursery) -> None:
         kill_scheduled = False

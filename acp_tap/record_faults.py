@@ -2,7 +2,7 @@
 
 Only built when ``--fault`` is given, so a plain recording pays nothing. It replaces the
 agent's stdout and the client's stdin routes by :class:`~acp_tap.faults.live.FaultRoute`
-(line-aware), writes a fault record after each frame a fault hit (in the relay's
+(line-aware), writes a fault record after each frame a fault hit (in the framing
 thread, like the frames), and does what the client must see: after ``crash``, the
 client's stdout is closed (by the route), the agent's stdin too, and the agent is ended
 by the usual ladder (SIGTERM, then SIGKILL after the grace period); acp-tap then exits with
@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 import attrs
 import trio
 
 from acp_tap.cassette.codec import encode_injection
 from acp_tap.cassette.model import Direction, Injection
-from acp_tap.cassette.recorder import Batch, Recorder
-from acp_tap.cassette.writer import CassetteWriter
-from acp_tap.faults.live import FaultLayer, FaultRoute
+from acp_tap.cassette.recorder import Batch
+from acp_tap.faults.live import FaultLayer, FaultRoute, Fired
 from acp_tap.faults.spec import HANG_LINGER, Fault, FaultKind
 
 Hook = Callable[..., None]
@@ -35,6 +34,8 @@ class RecordFaults:
 
     faults: tuple[Fault, ...]
     layer: FaultLayer
+    started: float
+    """The ``time.monotonic()`` the cassette's times count from."""
     routes: dict[Direction, FaultRoute] = attrs.field(factory=dict)
     token: trio.lowlevel.TrioToken = attrs.field(factory=trio.lowlevel.current_trio_token)
     crash_status: int | None = None
@@ -44,11 +45,11 @@ class RecordFaults:
 
     @classmethod
     def of(
-        cls, faults: tuple[Fault, ...], seed: int, noise: Callable[[bytes], None]
+        cls, faults: tuple[Fault, ...], seed: int, noise: Callable[[bytes], None], started: float
     ) -> RecordFaults:
         """The layer for ``faults``; ``noise`` writes to the client's stderr (relay thread)."""
         layer = FaultLayer.of(faults, seed, noise, on_end=lambda kind, status: None)
-        made = cls(faults, layer)
+        made = cls(faults, layer, started)
         layer.on_end = made.ended
         return made
 
@@ -67,35 +68,36 @@ class RecordFaults:
         self.routes[direction] = route
         return route
 
-    def recording(
-        self, recorder: Recorder, writer: CassetteWriter, started: float, recorded: Hook
-    ) -> Hook:
-        """``recorded`` (or ``ended``), then the fault records of the lines it recorded
-        (``started``: the ``time.monotonic()`` the cassette's times count from)."""
+    def recording(self, recorded: Hook) -> Hook:
+        """``recorded`` (or ``ended``) told which faults the chunk fired (relay thread); the
+        end of a stream waits for the output held for faults."""
 
         def hook(direction: Direction, *chunk: bytes) -> None:
             route = self.routes.get(direction)
             if not chunk and route is not None and route.holding:  # the end, after the held
                 route.when_drained = lambda: hook(direction)
                 return
-            seq, count = recorder.seq, recorder.counts[direction]
-            recorded(direction, *chunk)
-            for fired in self.layer.take(direction):
-                if writer.error is not None:
-                    continue
-                on = seq + max(1, min(fired.line - count, recorder.seq - seq))
-                record = Injection(
-                    t=fired.t - started,
-                    on=on,
-                    dir=direction,
-                    fault=fired.fault.position,
-                    kind=str(fired.fault.kind),
-                    detail=fired.detail,
-                )
-                line = encode_injection(record)
-                writer.put(Batch(0, (line,), len(line)))  # a record, but not a frame
+            recorded(direction, *chunk, fired=self.layer.take(direction))
 
         return hook
+
+    def records(
+        self, fired: Sequence[Fired], direction: Direction, seq: int, count: int, last: int
+    ) -> Iterator[Batch]:
+        """The fault records of the faults a chunk fired, each after the frame it hit (the
+        framing thread's): ``seq`` and ``count`` were the sequence number and the direction's
+        frame count before the chunk, ``last`` the sequence number after it."""
+        for one in fired:
+            record = Injection(
+                t=one.t - self.started,
+                on=seq + max(1, min(one.line - count, last - seq)),
+                dir=direction,
+                fault=one.fault.position,
+                kind=str(one.fault.kind),
+                detail=one.detail,
+            )
+            line = encode_injection(record)
+            yield Batch(0, (line,), len(line))  # a record, but not a frame
 
     def holding(self) -> float:
         """Seconds until the output held for faults is all out (the session waits for it)."""

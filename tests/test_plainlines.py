@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -306,3 +308,60 @@ def test_has_control_agrees_with_its_reference(
     for buf in (data, bytearray(data)):
         expected = has_control_py(buf, max(start, 0), min(start + length, len(buf)))
         assert HAS_CONTROL(buf, start, start + length) is expected
+
+
+# -- long chunks: scanned without the GIL ------------------------------------------------
+
+
+@needs_native
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(lines | plain_lines(), min_size=1, max_size=12),
+    st.integers(200, 600),
+    st.booleans(),
+)
+def test_native_agrees_with_reference_on_long_chunks(
+    drawn: list[bytes], repeat: int, secrets: bool
+) -> None:
+    """Chunks past the size scanned without the GIL (16 KiB), with methods changing from
+    line to line (each change looked up in the set with the GIL held again)."""
+    assert NATIVE is not None
+    ordinary = [notification(m.decode(), {"n": n}) for n, m in enumerate((UPDATE, b"_x/y", UPDATE))]
+    chunk = b"".join(line + b"\n" for line in ordinary * repeat + drawn)
+    assert len(chunk) >= 1 << 14
+    plain = {UPDATE, b"_x/y"}
+    args = (chunk, 0, len(chunk), 7, HEAD, plain, LONG_LINE, secrets)
+    want, want_pos, want_count = frame_plain_lines_py(*args)
+    got, got_pos, got_count = NATIVE(*args)
+    assert got_count >= 3 * repeat
+    assert want.startswith(got) and got_count <= want_count and got_pos <= want_pos
+
+
+@needs_native
+def test_a_long_chunk_is_framed_while_other_threads_run() -> None:
+    """The GIL is released while a long chunk is scanned: another thread's Python code
+    keeps running meanwhile (it could not if the scan held the GIL)."""
+    assert NATIVE is not None
+    line = notification("session/update", {"text": "plain words " * 20})
+    chunk = line + b"\n"
+    chunk *= (64 << 20) // len(chunk)
+    ticks: list[float] = []
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.is_set():
+            ticks.append(time.perf_counter())
+
+    thread = threading.Thread(target=tick)
+    thread.start()
+    try:
+        time.sleep(0.02)
+        began = time.perf_counter()
+        framed, _, taken = NATIVE(chunk, 0, len(chunk), 0, HEAD, {UPDATE}, LONG_LINE, True)
+        ended = time.perf_counter()
+    finally:
+        stop.set()
+        thread.join(10)
+    assert taken == chunk.count(b"\n") and len(framed) > len(chunk)
+    middle = (began + 0.25 * (ended - began), ended - 0.25 * (ended - began))
+    assert sum(middle[0] < t < middle[1] for t in ticks) > 100, ended - began

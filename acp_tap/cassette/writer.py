@@ -12,17 +12,16 @@ A failure is reported once; the caller's session goes on.
 
 from __future__ import annotations
 
-import collections
 import os
 import stat
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
 
 from acp_tap.cassette.codec import encode_record
+from acp_tap.cassette.handoff import Budget, Handoff
 from acp_tap.cassette.model import Footer, Header
 from acp_tap.cassette.recorder import Batch
 from acp_tap.errors import CassetteCreateError
@@ -35,15 +34,6 @@ _GREEDY = 256
 
 _GREEDY_BYTES = 2 << 20
 """...up to about this many bytes, so progress shows (see has_room) while more is written."""
-
-POLL = 0.001
-"""Seconds between looks at the queue while frames keep coming."""
-
-ROOM_WAIT = 0.05
-"""Seconds between looks at the disk's progress while the relay waits for room."""
-
-IDLE = 0.05
-"""Seconds without frames after which the thread sleeps until the next one."""
 
 QUEUE_BUDGET = 8 << 20
 """Bytes of frames waiting for the disk beyond which the relay should wait (see has_room)."""
@@ -152,27 +142,17 @@ def _complete_records(
 class CassetteWriter:
     """Owns the cassette file and the thread that writes it.
 
-    The relay thread hands over one :class:`~acp_tap.cassette.recorder.Batch` per chunk
-    (:meth:`put`: a deque append, no encoding, usually no system call). The thread writes
-    all the batches waiting with one ``writev`` (whole cassette lines only, so the file is
-    valid whenever the process dies).
-
-    Waking a thread for every chunk costs the relay dearly (a futex call, then a fight
-    for the GIL just when the other direction's answer arrives), so the thread polls
-    every :data:`POLL` seconds while frames keep coming, and sleeps on an event (set by
-    the next :meth:`put`) once the session has been quiet for :data:`IDLE` seconds.
-    ``enqueued`` and ``written`` each have one writer, so the backlog needs no lock.
+    The framing thread hands over one :class:`~acp_tap.cassette.recorder.Batch` per chunk
+    (:meth:`put`: a deque append, no encoding, usually no system call; see
+    :class:`~acp_tap.cassette.handoff.Handoff`). The thread writes all the batches waiting
+    with one ``writev`` (whole cassette lines only, so the file is valid whenever the
+    process dies).
     """
 
     path: Path
     _fd: int
-    _queue: collections.deque[_Item] = attrs.field(factory=collections.deque)
-    _wake: threading.Event = attrs.field(factory=threading.Event)
-    _sleeping: bool = False  # the thread waits on _wake (else it polls)
-    _room: threading.Event = attrs.field(factory=threading.Event)
-    _waiting: bool = False  # the relay waits on _room (see wait_for_room)
-    _enqueued: int = 0  # bytes queued, by the relay thread
-    _written: int = 0  # bytes taken off the queue, by the writer thread
+    _queue: Handoff[_Item] = attrs.field(factory=Handoff)
+    _budget: Budget = attrs.field(factory=lambda: Budget(QUEUE_BUDGET))
     _thread: threading.Thread | None = None
     error: str | None = None  # set once, when a write fails (or see fail())
     _broken: bool = False  # a write failed: nothing more is written
@@ -214,11 +194,11 @@ class CassetteWriter:
     @property
     def written(self) -> int:
         """Bytes of frames written so far (it grows while the disk makes progress)."""
-        return self._written
+        return self._budget.dealt
 
     def has_room(self) -> bool:
         """Whether the frames waiting for the disk fit the budget (else the caller should wait)."""
-        return self._enqueued - self._written <= QUEUE_BUDGET
+        return self._budget.has_room()
 
     def wait_for_room(self, stall: float = STALL) -> None:
         """Block while more than the budget waits for the disk (so memory stays bounded).
@@ -226,19 +206,8 @@ class CassetteWriter:
         If the disk makes no progress for ``stall`` seconds, stop waiting: frames past the
         budget are dropped until the disk catches up, and the session goes on.
         """
-        progress, since = self._written, time.monotonic()
-        while True:
-            self._room.clear()
-            self._waiting = True  # the writer sets _room after its next write
-            if self.has_room() or self.error:
-                break
-            self._room.wait(ROOM_WAIT)
-            if self._written != progress:
-                progress, since = self._written, time.monotonic()
-            elif time.monotonic() - since > stall:
-                self._stalled = True
-                break
-        self._waiting = False
+        if not self._budget.wait_for_room(stall, lambda: self.error is not None):
+            self._stalled = True
 
     def fail(self, message: str) -> None:
         """Stop recording (a bug upstream): frames queued so far are written, later ones are
@@ -255,16 +224,14 @@ class CassetteWriter:
         """Queue a batch; never blocks. Drops (and counts) it if the disk failed or has stalled."""
         if not batch.buffers:
             return
-        backlog = self._enqueued - self._written
+        backlog = self._budget.backlog
         if self._stalled and not backlog:
             self._stalled = False
         if self.error or (self._stalled and backlog + batch.size > QUEUE_BUDGET):
             self._dropped_here += batch.frames
             return
-        self._enqueued += batch.size
-        self._queue.append(batch)
-        if self._sleeping:
-            self._wake.set()
+        self._budget.add(batch.size)
+        self._queue.put(batch)
 
     def close(self, footer: Footer | None, timeout: float | None = None) -> bool:
         """Queue the footer, wait for the thread to write everything, close the file.
@@ -272,9 +239,8 @@ class CassetteWriter:
         Returns False if the thread did not finish within ``timeout`` (a hung disk).
         """
         if footer is not None:
-            self._queue.append(footer)
-        self._queue.append(None)
-        self._wake.set()
+            self._queue.put(footer)
+        self._queue.put_last(None)
         assert self._thread is not None
         self._thread.join(timeout)
         return not self._thread.is_alive()
@@ -291,17 +257,8 @@ class CassetteWriter:
 
     def _write_waiting(self) -> bool:
         """Wait for items and write them; False once the end was reached."""
-        pending, idle = self._queue, 0.0
-        while not pending:
-            if idle < IDLE:
-                time.sleep(POLL)
-                idle += POLL
-                continue
-            self._wake.clear()
-            self._sleeping = True  # put() sets _wake from now on
-            if not pending:
-                self._wake.wait()
-            self._sleeping = False
+        self._queue.wait()
+        pending = self._queue.items
         items: list[_Item] = []
         size = 0
         while pending and len(items) < _GREEDY and size < _GREEDY_BYTES:
@@ -342,9 +299,7 @@ class CassetteWriter:
                 f"but the cassette ends after frame {self.frames_written}"
             )
         finally:
-            self._written += size
-            if self._waiting:
-                self._room.set()
+            self._budget.done(size)
 
     def _cut(self, size: int) -> None:
         """Drop a part of a record a failed write left at the end (the file stays whole)."""
