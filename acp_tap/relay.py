@@ -55,7 +55,7 @@ HEAP_BUFFER = 4 << 20
 HEAP_RETAIN = 16 << 20
 """Free heap memory malloc keeps for reuse before trimming (see keep_freed_buffers)."""
 
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # glibc's mallopt parameters
 _IN = select.POLLIN
 _OUT = select.POLLOUT
 _GONE = frozenset({errno.EPIPE, errno.ECONNRESET, errno.EIO, errno.EBADF})
@@ -85,6 +85,7 @@ def keep_freed_buffers() -> None:
         libc = ctypes.CDLL(None)
         libc.mallopt(_M_MMAP_THRESHOLD, HEAP_BUFFER)
         libc.mallopt(_M_TRIM_THRESHOLD, HEAP_RETAIN)
+        libc.mallopt(_M_ARENA_MAX, 1)  # one heap: threads reuse what the others freed
 
 
 def prepare(fd: int) -> bool:

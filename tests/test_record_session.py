@@ -60,11 +60,13 @@ async def exchange(tmp_path: Path, lines: list[bytes]) -> tuple[RecordResult, st
     return results[0], said, slowest
 
 
+@pytest.mark.parametrize("inline", [record_framing.INLINE, 0])
 async def test_a_recording_bug_costs_the_recording_never_the_session(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inline: int
 ) -> None:
     """The recorder raising mid-session: every byte is still relayed, the failure is said once
-    on stderr (frame, error, file:line), and the cassette stops there, valid and without footer."""
+    on stderr (frame, error, file:line), and the cassette stops there, valid and without footer.
+    (Small chunks, one at a time: framed in the relay's thread; and in the framing thread.)"""
     feed, calls = Recorder.feed, 0
 
     def failing_feed(self: Recorder, direction: Direction, chunk: bytes, now: float) -> Batch:
@@ -75,6 +77,7 @@ async def test_a_recording_bug_costs_the_recording_never_the_session(
         return feed(self, direction, chunk, now)
 
     monkeypatch.setattr(Recorder, "feed", failing_feed)
+    monkeypatch.setattr(record_framing, "INLINE", inline)
     lines = [f'{{"jsonrpc":"2.0","method":"n","params":{n}}}\n'.encode() for n in range(6)]
     result, said, _ = await exchange(tmp_path, lines)
     assert result.status == 0
@@ -102,6 +105,7 @@ async def test_framing_that_makes_no_progress_is_not_waited_for(
         return feed(self, direction, chunk, now)
 
     monkeypatch.setattr(Recorder, "feed", stuck_feed)
+    monkeypatch.setattr(record_framing, "INLINE", 0)  # every chunk goes to the framing thread
     monkeypatch.setattr(record_framing, "FRAMING_BUDGET", 1)  # the relay waits for each chunk
     monkeypatch.setattr(record_framing, "FRAMING_STALL", 0.3)
     lines = [f'{{"jsonrpc":"2.0","method":"n","params":{n}}}\n'.encode() for n in range(6)]

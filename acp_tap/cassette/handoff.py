@@ -126,6 +126,8 @@ class StepThread:
     budget: Budget
     _handoff: Handoff[tuple[Step, int] | None] = attrs.field(factory=Handoff)
     _thread: threading.Thread | None = None
+    _put: int = 0  # steps put (by the giver)
+    _done: int = 0  # steps run (by the thread)
 
     @classmethod
     def start(cls, name: str, limit: int) -> StepThread:
@@ -137,7 +139,12 @@ class StepThread:
     def put(self, step: Step, size: int) -> None:
         """Queue ``step``; never blocks (see :meth:`Budget.wait_for_room`)."""
         self.budget.add(size)
+        self._put += 1
         self._handoff.put((step, size))
+
+    def idle(self) -> bool:
+        """Whether every step put has run (so the giver may run the next itself, in order)."""
+        return self._done == self._put
 
     def close(self, timeout: float | None = None) -> bool:
         """Run the steps queued, then end the thread; False if it was still running after
@@ -158,3 +165,4 @@ class StepThread:
                 step, size = item
                 step()
                 budget.done(size)
+                self._done += 1
