@@ -18,6 +18,9 @@
  * With ``secrets`` true (the default redaction rules are on), a line that might hold a
  * secret (see might_hold_secret below) is not taken either.
  *
+ * A line with the shape of one taken just before (the same bytes but for its last string
+ * value: streamed chunks) has only that string checked (see same_shape).
+ *
  * A range of UNLOCKED bytes or more is scanned and framed without the GIL (the recorder
  * runs in a thread of its own, beside the relay's); it is taken back only to look a
  * method up in ``plain``.
@@ -49,6 +52,8 @@ typedef struct {
     int secret; /* a string is a credential name, or has a \u00XX escape of ASCII */
     cursor method; /* the top-level "method" string (unescaped), or NULL for None */
     Py_ssize_t method_len;
+    cursor value, value_end; /* the last string value's opening quote, and past its closing
+                                one (NULL: none, or it was the "method") */
 } Scan;
 
 /* The first byte at or after p that needs a closer look inside a string ('"', '\\',
@@ -379,6 +384,7 @@ static int scan_object(Scan *s)
             if (!string_value(s, &escaped) || escaped)
                 return 0;
             s->method = method;
+            s->value = NULL;
             s->method_len = s->p - 1 - method;
         } else {
             if (!scan_value(s))
@@ -420,7 +426,11 @@ static int scan_value(Scan *s)
         s->depth--;
         return ok;
     case '"':
-        return string_value(s, &escaped);
+        s->value = s->p;
+        if (!string_value(s, &escaped))
+            return 0;
+        s->value_end = s->p;
+        return 1;
     case 't':
         return literal(s, "true", 4);
     case 'f':
@@ -785,6 +795,77 @@ static int line_might_hold_secret(Secrets *seen, cursor line, cursor line_end, c
     return seen->hit != NULL && seen->hit < line_end;
 }
 
+/* A line taken, as a shape for the lines after it: its bytes up to its last string value
+ * (`value`: the opening quote's offset), and after that value (`value_end` to `size`, where
+ * its '\n' is) nothing but blanks and closing brackets. */
+typedef struct {
+    cursor line;
+    Py_ssize_t value, value_end, size;
+    cursor method; /* as in Scan */
+    Py_ssize_t method_len;
+} Shape;
+
+#define SHAPES 4 /* shapes remembered (streamed chunks of a few kinds interleave) */
+
+/* Whether the line of s->p has the shape of a line taken before: the same bytes up to that
+ * line's last string value, then any valid string, then the same closing bytes and '\n'.
+ * Such a line is valid JSON with the same structure, "method" and keys, so only its new
+ * string needs checking (and, as any string, for a credential name); s is then filled in
+ * as scan_line would have. Streamed session/update chunks differ from each other only in
+ * their text, so most are checked this way: the bytes before the text are compared, not
+ * parsed. */
+static int same_shape(const Shape *shapes, Scan *s)
+{
+    cursor line = s->p;
+    for (int k = 0; k < SHAPES; k++) {
+        const Shape *shape = &shapes[k];
+        if (shape->line == NULL || s->end - line <= shape->value + 1 ||
+            memcmp(line, shape->line, (size_t)shape->value + 1) != 0) /* with the quote */
+            continue;
+        cursor start = line + shape->value + 1;
+        int escaped = 0, ascii_escape = 0;
+        cursor closed = scan_string(start, s->end, &escaped, &ascii_escape);
+        Py_ssize_t tail = shape->size - shape->value_end;
+        if (closed == NULL || s->end - closed <= tail ||
+            memcmp(closed, shape->line + shape->value_end, (size_t)tail) != 0 ||
+            closed[tail] != '\n')
+            return 0;
+        s->p = closed + tail;
+        s->secret = ascii_escape || (!escaped && may_start[*start] &&
+                                     !surely_no_name(start, closed - 1) &&
+                                     name_run(start, closed, '"'));
+        s->method = shape->method == NULL ? NULL : line + (shape->method - shape->line);
+        s->method_len = shape->method_len;
+        return 1;
+    }
+    return 0;
+}
+
+/* Remember a line taken (s scanned it, from line) as the newest shape, if it has one. */
+static void remember_shape(Shape *shapes, const Scan *s, cursor line)
+{
+    if (s->value == NULL)
+        return;
+    for (cursor q = s->value_end; q < s->p; q++)
+        if (*q != '}' && *q != ']' && *q != ' ' && *q != '\t')
+            return;
+    for (int k = 0; k < SHAPES; k++) { /* known already: make it the newest */
+        const Shape *shape = &shapes[k];
+        if (shape->line != NULL && shape->value == s->value - line &&
+            shape->size - shape->value_end == s->p - s->value_end &&
+            memcmp(shape->line, line, (size_t)shape->value) == 0 &&
+            memcmp(shape->line + shape->value_end, s->value_end, (size_t)(s->p - s->value_end)) == 0) {
+            Shape known = *shape;
+            memmove(&shapes[1], &shapes[0], (size_t)k * sizeof(Shape));
+            shapes[0] = known;
+            return;
+        }
+    }
+    memmove(&shapes[1], &shapes[0], (SHAPES - 1) * sizeof(Shape));
+    shapes[0] = (Shape){line, s->value - line, s->value_end - line, s->p - line, s->method,
+                        s->method_len};
+}
+
 /* Scan the lines from pos on, stopping at the first that is not stored verbatim: not
  * certainly one JSON document, a method not in `methods`, or (with `secrets`) a line that
  * might hold a secret. 0; -1 on error (a Python exception is set); -2 out of memory (none
@@ -793,12 +874,13 @@ static int scan_lines(const char *base, Py_ssize_t pos, Py_ssize_t end, Py_ssize
                       Methods *methods, int secrets, Lines *lines)
 {
     Secrets seen = {(cursor)base + pos, NULL};
+    Shape shapes[SHAPES] = {{NULL, 0, 0, 0, NULL, 0}};
     while (pos < end) {
         const char *line = base + pos;
         /* a line of at most limit bytes ends by line + limit; nothing scanned crosses '\n' */
         const char *stop = end - pos > limit ? line + limit + 1 : base + end;
-        Scan s = {(cursor)line, (cursor)stop, 0, 0, NULL, 0};
-        if (!scan_line(&s))
+        Scan s = {(cursor)line, (cursor)stop, 0, 0, NULL, 0, NULL, NULL};
+        if (!same_shape(shapes, &s) && !scan_line(&s))
             return 0;
         int verbatim = is_plain(methods, s.method, s.method_len);
         if (verbatim < 0)
@@ -818,6 +900,7 @@ static int scan_lines(const char *base, Py_ssize_t pos, Py_ssize_t end, Py_ssize
         }
         Py_ssize_t size = (const char *)s.p - line;
         lines->items[lines->count++] = (Line){pos, size};
+        remember_shape(shapes, &s, (cursor)line);
         pos += size + 1;
     }
     return 0;

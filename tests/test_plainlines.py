@@ -365,3 +365,103 @@ def test_a_long_chunk_is_framed_while_other_threads_run() -> None:
     assert taken == chunk.count(b"\n") and len(framed) > len(chunk)
     middle = (began + 0.25 * (ended - began), ended - 0.25 * (ended - began))
     assert sum(middle[0] < t < middle[1] for t in ticks) > 100, ended - began
+
+
+# -- lines of one shape: only their last string is checked -------------------------------
+
+SHAPED = [  # (head up to the last string value's opening quote, closing bytes after it)
+    (b'{"jsonrpc":"2.0","method":"session/update","params":{"update":{"text":"', b"}}}"),
+    (b'{"jsonrpc":"2.0","method":"session/update","params":["a",1,"', b"] }"),
+    (b'{"method": "session/update", "params": {"content": [{"text": "', b"}]}}"),
+    (b'{"jsonrpc":"2.0","method":"_kiro.dev/metadata","params":{"x":"', b"}}"),
+    (b'{"params":{"token":"', b'}, "method":"session/update"}'),  # not a shape: the tail
+    (b'{"jsonrpc":"2.0","method":"', b"}"),  # the method itself varies
+    (b'["', b"]"),
+]
+string_bodies = (
+    st.text(max_size=30).map(lambda t: json.dumps(t, ensure_ascii=False).encode()[1:-1])
+    | st.sampled_from([b"password", b"Api-Key", b"\\u0041KIA", b"tok\\\"en", b"a\\qb", b"\x01"])
+    | st.binary(max_size=12).map(lambda b: b.replace(b"\n", b""))
+)
+
+
+@st.composite
+def shaped_lines(draw: st.DrawFn) -> bytes:
+    head, tail = draw(st.sampled_from(SHAPED))
+    body = draw(string_bodies)
+    tail = draw(st.sampled_from([tail, tail + b" ", tail[:-1], tail + b"}", tail.replace(b"}", b"]")]))
+    return head + body + b'"' + tail
+
+
+@settings(max_examples=400)
+@given(
+    st.lists(shaped_lines() | plain_lines(), min_size=1, max_size=16),
+    st.booleans(),
+    st.sampled_from([40, 90, LONG_LINE]),
+)
+def test_lines_of_one_shape_agree_with_reference(
+    drawn: list[bytes], secrets: bool, limit: int
+) -> None:
+    """Runs of lines that differ only in their last string (and sometimes in what follows
+    it): the native path, which checks such a line's new string only, takes no line the
+    reference would not, frames the same bytes, and takes every ordinary one."""
+    chunk = b"".join(line + b"\n" for line in drawn)
+    plain = {UPDATE, b"_kiro.dev/metadata", None}
+    args = (chunk, 0, len(chunk), 0, HEAD, plain, limit, secrets)
+    want, want_pos, want_count = frame_plain_lines_py(*args)
+    if NATIVE is None:
+        return
+    got, got_pos, got_count = NATIVE(*args)
+    assert want.startswith(got) and got_count <= want_count
+    assert got_pos == sum(len(line) + 1 for line in drawn[:got_count])
+    if all(b"\\" not in line and b"\\u" not in line for line in drawn):
+        assert got_count == want_count, (got_count, want_count)
+
+
+@needs_native
+@pytest.mark.parametrize(("head", "tail"), SHAPED[:4])
+@pytest.mark.parametrize(
+    ("second", "taken"),
+    [
+        (lambda h, t: h + b'other text"' + t, True),
+        (lambda h, t: h[:-1] + b'Zother"' + t, False),  # no opening quote
+        (lambda h, t: h + b'x"' + t.replace(b"}", b"]"), False),  # closers of another kind
+        (lambda h, t: h + b'x"' + t + b"x", False),  # more after the closers
+        (lambda h, t: h + b'x"' + t[:-1], False),  # fewer closers
+        (lambda h, t: h + b'x"' + t + b"}", False),  # more closers
+        (lambda h, t: h + b'x\\q"' + t, False),  # a bad escape
+        (lambda h, t: h + b'\xff"' + t, False),  # not UTF-8
+        (lambda h, t: h + b'\xc3\xa9\\u00e9"' + t, True),
+        (lambda h, t: h + b'x"' + t + b" ", True),  # a blank after: the reference takes it
+    ],
+)
+def test_a_line_of_a_known_shape_is_still_checked(
+    head: bytes, tail: bytes, second: Any, taken: bool
+) -> None:
+    """After a line with a shape, a line that starts alike is taken only if it is valid."""
+    assert NATIVE is not None
+    first = head + b'first text"' + tail
+    line = second(head, tail)
+    chunk = first + b"\n" + line + b"\n"
+    plain = {UPDATE, b"_kiro.dev/metadata"}
+    args = (chunk, 0, len(chunk), 0, HEAD, plain, LONG_LINE, True)
+    want = frame_plain_lines_py(*args)
+    got = NATIVE(*args)
+    assert want[2] == 1 + taken
+    assert got == want
+
+
+@needs_native
+@pytest.mark.parametrize(("head", "tail"), SHAPED[:4])
+@pytest.mark.parametrize("name", [b"password", b"Api-Key", b"\\u0041KIA"])
+def test_a_credential_name_in_the_new_string_is_not_taken(
+    head: bytes, tail: bytes, name: bytes
+) -> None:
+    """The one string a shaped line has of its own is checked for a credential name (a
+    {name, value} pair's name is a string value) and for an escaped ASCII letter."""
+    assert NATIVE is not None
+    chunk = head + b'x"' + tail + b"\n" + head + name + b'"' + tail + b"\n"
+    plain = {UPDATE, b"_kiro.dev/metadata"}
+    got = NATIVE(chunk, 0, len(chunk), 0, HEAD, plain, LONG_LINE, True)
+    assert got[2] == 1
+    assert got == frame_plain_lines_py(chunk, 0, len(chunk), 0, HEAD, plain, LONG_LINE, True)
