@@ -814,12 +814,14 @@ typedef struct {
  * as scan_line would have. Streamed session/update chunks differ from each other only in
  * their text, so most are checked this way: the bytes before the text are compared, not
  * parsed. */
-static int same_shape(const Shape *shapes, Scan *s)
+static int same_shape(Shape *shapes, Scan *s)
 {
     cursor line = s->p;
     for (int k = 0; k < SHAPES; k++) {
         const Shape *shape = &shapes[k];
-        if (shape->line == NULL || s->end - line <= shape->value + 1 ||
+        if (shape->line == NULL)
+            break;
+        if (s->end - line <= shape->value + 1 ||
             memcmp(line, shape->line, (size_t)shape->value + 1) != 0) /* with the quote */
             continue;
         cursor start = line + shape->value + 1;
@@ -836,6 +838,11 @@ static int same_shape(const Shape *shapes, Scan *s)
                                      name_run(start, closed, '"'));
         s->method = shape->method == NULL ? NULL : line + (shape->method - shape->line);
         s->method_len = shape->method_len;
+        if (k) { /* the newest first: lines of one kind come in runs */
+            Shape found = *shape;
+            memmove(&shapes[1], &shapes[0], (size_t)k * sizeof(Shape));
+            shapes[0] = found;
+        }
         return 1;
     }
     return 0;
