@@ -29,7 +29,7 @@ from acp_tap.cassette.recorder import Batch, Recorder
 from acp_tap.cassette.writer import STALL, CassetteWriter
 from acp_tap.record_report import LineCount
 
-FRAMING_BUDGET = 2 << 20
+FRAMING_BUDGET = 4 << 20
 """Bytes relayed and not yet framed beyond which the relay waits for the framing thread."""
 
 INLINE = 1 << 14

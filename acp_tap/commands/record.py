@@ -62,6 +62,9 @@ does not exit: --grace seconds, SIGTERM, --grace seconds, SIGKILL. The agent's p
 group ends with the session, and with acp-tap even if acp-tap is killed.
 """
 
+SWITCH_INTERVAL = 0.0002
+"""Seconds a thread waits for the GIL before asking its holder to let go (Python's: 0.005)."""
+
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``record``."""
@@ -147,6 +150,9 @@ def run(args: argparse.Namespace) -> int:
 
     keep_freed_buffers()
     gc.freeze()  # what is loaded by now lives to the end: keep it out of every collection
+    # The relay thread takes the GIL back after each read and write; while the framing
+    # thread runs Python (a long line's pieces), it would wait up to 5 ms for it.
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
     async def main() -> int:
         if not config.quiet and shutil.which(command[0]) is not None:  # else record() says why
