@@ -1,7 +1,7 @@
 """The recording's framing thread: every chunk the relay forwarded becomes cassette records.
 
-The relay thread only moves bytes: it hands each chunk it forwarded (with the time it
-was read) to :class:`Framing`, whose thread frames it (:class:`~acp_tap.cassette.recorder.
+The relay thread moves bytes: it hands each chunk it forwarded (with the time it was
+read) to :class:`Framing`, whose thread frames it (:class:`~acp_tap.cassette.recorder.
 Recorder`: classify, track, redact) and passes the batches to the cassette writer's
 thread. Framing costs more CPU than relaying, so on two cores this is what lets the proxy
 keep up with socat (``tools/bench_record.py``); the native framing releases the GIL while
@@ -48,7 +48,8 @@ and the direction's frame count before the chunk, the sequence number after it).
 
 @attrs.define(eq=False)
 class Framing:
-    """Frames what the relay forwarded, in a thread of its own, in the order it was read."""
+    """Frames what the relay forwarded, in the order it was read: in a thread of its own,
+    or (a chunk under :data:`INLINE` bytes while that thread is idle) in the relay's."""
 
     recorder: Recorder
     writer: CassetteWriter

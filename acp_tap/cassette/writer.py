@@ -4,9 +4,10 @@ Records are written with ``writev`` on an ``O_APPEND`` file descriptor, whole re
 only (all those waiting, in one call): nothing is buffered in user space, so after a
 crash (even SIGKILL) the file holds every record written so far, each complete.
 
-Memory is bounded: when more than :data:`QUEUE_BUDGET` bytes wait for the disk, the relay
-waits (:meth:`CassetteWriter.wait_for_room`); only if the disk makes no progress at all
-for :data:`STALL` seconds, or fails, are later records dropped and counted.
+Memory is bounded: when more than :data:`QUEUE_BUDGET` bytes wait for the disk, whoever
+frames them (the framing thread, or the relay for a small chunk) waits
+(:meth:`CassetteWriter.wait_for_room`); only if the disk makes no progress at all for
+:data:`STALL` seconds, or fails, are later records dropped and counted.
 A failure is reported once; the caller's session goes on.
 """
 
@@ -36,7 +37,7 @@ _GREEDY_BYTES = 2 << 20
 """...up to about this many bytes, so progress shows (see has_room) while more is written."""
 
 QUEUE_BUDGET = 8 << 20
-"""Bytes of frames waiting for the disk beyond which the relay should wait (see has_room)."""
+"""Bytes of frames waiting for the disk beyond which the framer should wait (see has_room)."""
 
 STALL = 2.0
 """Seconds without disk progress after which frames are dropped instead of waited for."""
@@ -157,7 +158,7 @@ class CassetteWriter:
     error: str | None = None  # set once, when a write fails (or see fail())
     _broken: bool = False  # a write failed: nothing more is written
     _stalled: bool = False  # the disk stopped keeping up: drop frames beyond the budget
-    _dropped_here: int = 0  # frames the relay thread did not queue
+    _dropped_here: int = 0  # frames put() did not queue
     _dropped_there: int = 0  # frames the writer thread could not write
     _size: int = 0  # bytes of whole records in the file, by the writer thread
     frames_written: int = 0
