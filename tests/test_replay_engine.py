@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from acp_tap.cassette.codec import dumps_compact
-from acp_tap.cassette.model import Eol
+from acp_tap.cassette.model import Direction, Eol
+from acp_tap.cassette.reader import load
 from acp_tap.replay.actions import (
     Action,
     Exit,
@@ -23,6 +25,7 @@ from acp_tap.replay.actions import (
     Stderr,
 )
 from acp_tap.replay.engine import MISMATCH_CODE, ReplayEngine
+from acp_tap.replay.inorder import InOrder
 from tests.replay_support import (
     CWD,
     Recording,
@@ -673,3 +676,30 @@ def test_redacted_recorded_answer_is_not_compared() -> None:
     out = engine.receive(line(result(0, {"token": "the real one"})), 1)
     assert sent(out) == [result(1, {"stopReason": "end_turn"})]
     assert engine.close(2) == [Exit(0)]
+
+
+@pytest.mark.parametrize(
+    "path", sorted((Path(__file__).parent.parent / "fixtures").glob("*.ndjson")), ids=str
+)
+def test_closing_in_order_leaves_the_match_index_alone_and_ends_the_same(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client's input ends after k of its recorded messages, in order: close() skips
+    bringing the match index up to date (nothing more will be matched) and says and sends
+    exactly what it did when it brought it up to date."""
+    cassette = load(path)
+    clients = [f.raw for f in cassette.frames if f.dir is Direction.CLIENT_TO_AGENT]
+
+    def run(k: int) -> list[str]:
+        engine = ReplayEngine.from_cassette(cassette, ReplayOptions())
+        out = engine.start(0.0)
+        for raw in clients[:k]:
+            out += engine.receive(bytes(raw), 0.0)
+        return [repr(action) for action in out + engine.close(0.0)]
+
+    fast = [run(k) for k in range(len(clients) + 1)]
+    restore = InOrder.restore
+    monkeypatch.setattr(
+        InOrder, "restore", lambda self, *a, **kw: restore(self, *a, **{**kw, "closing": False})
+    )
+    assert fast == [run(k) for k in range(len(clients) + 1)]

@@ -188,7 +188,7 @@ class ReplayEngine:
         if self._done:
             return out.result()
         if self._in_order is not None:
-            self._leave_in_order(now)
+            self._leave_in_order(now, closing=True)
         self._flush(math.inf, out, now)
         if not self._done:
             agent_exit = self._sched.remaining == 0 and self.plan.exit_status is not None
@@ -215,8 +215,9 @@ class ReplayEngine:
             self._leave_in_order(now)
             self._check_exit(now, out)
 
-    def _leave_in_order(self, now: float) -> None:
-        """Build the general state as if the first ``cursor`` messages had arrived in order."""
+    def _leave_in_order(self, now: float, *, closing: bool = False) -> None:
+        """Build the general state as if the first ``cursor`` messages had arrived in order
+        (``closing``: no more will arrive)."""
         in_order, k = self._in_order, self._cursor
         assert in_order is not None and self._start is not None
         self._in_order = None
@@ -228,6 +229,7 @@ class ReplayEngine:
             receiver=self._receiver,
             responses=self._send.responses,
             asked=self._send.asked,
+            closing=closing,
         )
         self._received, self._matched, self._send.sent = k, k, released
 

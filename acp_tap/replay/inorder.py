@@ -129,14 +129,17 @@ class InOrder:
         receiver: Receiver,
         responses: dict[int, AgentStep],
         asked: set[int],
+        closing: bool = False,
     ) -> int:
         """Put the engine's general state where ``cursor`` in-order messages leave it (the
-        scheduler's clock already started); return how many frames were sent."""
+        scheduler's clock already started); return how many frames were sent. ``closing``:
+        the client's input has ended, so the match index (only ever asked about messages
+        still to come) is left as it is; the answers already decided wait for this."""
         plan = sched.plan
         for client in plan.client[:cursor]:
             sched.arrived[client.index] = True
             sched.arrival[client.index] = now
-            if client.key is not None:
+            if client.key is not None and not closing:
                 receiver.index.take(client.key)
             if client.kind is Kind.REQUEST:
                 live = client.frame.message()["id"]
