@@ -831,7 +831,7 @@ static int same_shape(Shape *shapes, Scan *s)
         if (closed == NULL || s->end - closed <= tail ||
             memcmp(closed, shape->line + shape->value_end, (size_t)tail) != 0 ||
             closed[tail] != '\n')
-            return 0;
+            continue;
         s->p = closed + tail;
         s->secret = ascii_escape || (!escaped && may_start[*start] &&
                                      !surely_no_name(start, closed - 1) &&
@@ -848,7 +848,8 @@ static int same_shape(Shape *shapes, Scan *s)
     return 0;
 }
 
-/* Remember a line taken (s scanned it, from line) as the newest shape, if it has one. */
+/* Remember a line taken (s scanned it, from line) as the newest shape, if it has one (a
+ * line of a shape remembered already was taken by same_shape, not scanned). */
 static void remember_shape(Shape *shapes, const Scan *s, cursor line)
 {
     if (s->value == NULL)
@@ -856,18 +857,6 @@ static void remember_shape(Shape *shapes, const Scan *s, cursor line)
     for (cursor q = s->value_end; q < s->p; q++)
         if (*q != '}' && *q != ']' && *q != ' ' && *q != '\t')
             return;
-    for (int k = 0; k < SHAPES; k++) { /* known already: make it the newest */
-        const Shape *shape = &shapes[k];
-        if (shape->line != NULL && shape->value == s->value - line &&
-            shape->size - shape->value_end == s->p - s->value_end &&
-            memcmp(shape->line, line, (size_t)shape->value) == 0 &&
-            memcmp(shape->line + shape->value_end, s->value_end, (size_t)(s->p - s->value_end)) == 0) {
-            Shape known = *shape;
-            memmove(&shapes[1], &shapes[0], (size_t)k * sizeof(Shape));
-            shapes[0] = known;
-            return;
-        }
-    }
     memmove(&shapes[1], &shapes[0], (SHAPES - 1) * sizeof(Shape));
     shapes[0] = (Shape){line, s->value - line, s->value_end - line, s->p - line, s->method,
                         s->method_len};

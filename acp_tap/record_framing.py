@@ -26,7 +26,7 @@ import attrs
 from acp_tap.cassette.handoff import StepThread
 from acp_tap.cassette.model import Direction
 from acp_tap.cassette.recorder import Batch, Recorder
-from acp_tap.cassette.writer import STALL, CassetteWriter
+from acp_tap.cassette.writer import CassetteWriter
 from acp_tap.record_report import LineCount
 
 FRAMING_BUDGET = 4 << 20
@@ -38,8 +38,12 @@ idle: a ping-pong of small messages costs less that way than handing each over (
 thread's wake-ups, and the GIL changing hands, added tens of microseconds to the round
 trip's tail)."""
 
-FRAMING_STALL = STALL + 2.0
-"""Seconds without framing progress after which the relay stops waiting and recording."""
+FRAMING_STALL = 30.0
+"""Seconds without framing progress after which the relay stops waiting and recording.
+Longer than any one step should take (a huge line decoded and redacted takes seconds), and
+than the framing thread's own wait for a stalled disk (``writer.STALL``)."""
+
+_REPORT = "Please report this bug with the agent's name and this message."
 
 FaultRecords = Callable[[Sequence[Any], Direction, int, int, int], Iterable[Batch]]
 """The fault records of the faults a chunk fired: (fired, direction, the sequence number
@@ -107,9 +111,9 @@ class Framing:
         if not budget.has_room() and not budget.wait_for_room(FRAMING_STALL):
             self._stuck = True
             self.writer.fail(
-                f"recording stopped: framing made no progress for {FRAMING_STALL:g} s; the "
-                "session goes on, but the cassette ends here, without a footer. Please report "
-                "this bug with the agent's name and this message."
+                f"recording stopped: framing made no progress for {FRAMING_STALL:g} s while "
+                "the relay waited for it to make room; the session goes on, but the cassette "
+                f"ends here, without a footer. {_REPORT}"
             )
 
     def _frame(
@@ -144,6 +148,5 @@ class Framing:
         return (
             f"recording stopped near frame {self.recorder.seq + 1} ({direction.value}): "
             f"{type(exc).__name__}: {exc} at {where.filename}:{where.lineno}; the session goes "
-            "on, but the cassette ends here, without a footer. Please report this bug with "
-            "the agent's name and this message."
+            f"on, but the cassette ends here, without a footer. {_REPORT}"
         )

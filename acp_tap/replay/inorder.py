@@ -134,7 +134,8 @@ class InOrder:
         """Put the engine's general state where ``cursor`` in-order messages leave it (the
         scheduler's clock already started); return how many frames were sent. ``closing``:
         the client's input has ended, so the match index (only ever asked about messages
-        still to come) is left as it is; the answers already decided wait for this."""
+        still to come) is left as it is: updating it, message by message, held up the last
+        answers."""
         plan = sched.plan
         for client in plan.client[:cursor]:
             sched.arrived[client.index] = True
